@@ -1,0 +1,56 @@
+/** The scorers' formulas, one implementation for the trainer and the runtime. */
+import { emptySlot, type NeighborTable } from '../bundle/codecs.ts';
+import type { WeightedItems } from './events.ts';
+
+/** Item-based CF: F_I(i) = Σ_{j∈H} w(j) · s(j, i) over the neighbour table. */
+export function itemKnnScores(table: NeighborTable, history: WeightedItems, out: Float32Array = new Float32Array(table.count)): Float32Array {
+  out.fill(0);
+  const sentinel = emptySlot(table.ids);
+  const { k } = table;
+  for (let h = 0; h < history.items.length; h++) {
+    const j = history.items[h]!;
+    const w = (history.weights[h]! * table.scales[j]!) / 255;
+    for (let slot = j * k; slot < (j + 1) * k; slot++) {
+      const i = table.ids[slot]!;
+      if (i === sentinel) break;
+      out[i]! += w * table.weights[slot]!;
+    }
+  }
+  return out;
+}
+
+/** Neighbours of one item with their de-quantized similarity, strongest first. */
+export function neighborsOf(table: NeighborTable, item: number): Array<[number, number]> {
+  const sentinel = emptySlot(table.ids);
+  const out: Array<[number, number]> = [];
+  for (let slot = item * table.k; slot < (item + 1) * table.k; slot++) {
+    const i = table.ids[slot]!;
+    if (i === sentinel) break;
+    out.push([i, (table.scales[item]! * table.weights[slot]!) / 255]);
+  }
+  return out;
+}
+
+/** The deep model's pooling: the weighted mean of the history's item embeddings (the user tower's input). */
+export function poolHistory(embeddings: Float32Array, dim: number, history: WeightedItems): Float32Array {
+  const pooled = new Float32Array(dim);
+  let total = 0;
+  for (let h = 0; h < history.items.length; h++) {
+    const w = history.weights[h]!;
+    const row = history.items[h]! * dim;
+    for (let c = 0; c < dim; c++) pooled[c]! += w * embeddings[row + c]!;
+    total += w;
+  }
+  if (total > 0) for (let c = 0; c < dim; c++) pooled[c]! /= total;
+  return pooled;
+}
+
+/** Plain dot products of every item embedding with a user vector: the CPU reference for every backend. */
+export function dotScores(embeddings: Float32Array, dim: number, user: Float32Array, out: Float32Array = new Float32Array(embeddings.length / dim)): Float32Array {
+  for (let r = 0; r < out.length; r++) {
+    let s = 0;
+    for (let c = 0; c < dim; c++) s += embeddings[r * dim + c]! * user[c]!;
+    out[r] = s;
+  }
+  return out;
+}
