@@ -1,0 +1,22 @@
+/**
+ * The worker's comlink surface. Every method answers a Reply instead of throwing: comlink's own error transport
+ * keeps only name, message and stack, and our callers need RecommenderError's code as well.
+ */
+import type { SerializedError } from '../errors.ts';
+import type { ItemMeta } from '../bundle/manifest.ts';
+import type { HistoryEvent } from '../history/event.ts';
+import type { EngineOptions, Recommendations, SimilarItems, Stats } from '../engine/types.ts';
+
+export type Reply<T> = { ok: true; value: T } | { ok: false; error: SerializedError };
+
+export interface WorkerApi {
+  /** The ready handshake: loads the bundle, opens the history, measures the backends. */
+  init(options: EngineOptions): Promise<Reply<Stats>>;
+  track(event: unknown): Promise<Reply<void>>;
+  recommend(options: unknown): Promise<Reply<Recommendations>>;
+  similarItems(itemId: unknown, options: unknown): Promise<Reply<SimilarItems>>;
+  items(): Promise<Reply<ItemMeta[]>>;
+  history(): Promise<Reply<HistoryEvent[]>>;
+  forget(): Promise<Reply<void>>;
+  stats(): Promise<Reply<Stats>>;
+}
