@@ -61,8 +61,9 @@ export function decodeEmbeddings(bytes: Uint8Array, file = 'embeddings'): Quanti
 }
 
 /**
- * Top-k neighbours per item, strongest first. Weights are uint8 with one float32 scale per row
- * (weight ≈ scale[row] · q / 255); unused slots hold the sentinel id `emptySlot(idBytes)` and weight 0.
+ * Sparse rows of (item, weight), strongest first: the top-k neighbours of each item, or the top items of each user
+ * prototype. Weights are uint8 with one float32 scale per row (weight ≈ scale[row] · q / 255); unused slots hold the
+ * sentinel id `emptySlot(ids)` and weight 0.
  */
 export interface NeighborTable {
   count: number;
@@ -74,9 +75,9 @@ export interface NeighborTable {
 
 export const emptySlot = (ids: Uint16Array | Uint32Array): number => (ids instanceof Uint16Array ? 0xffff : 0xffffffff);
 
-/** Builds a table from per-item lists of [neighbour row, similarity], sorting and truncating each to k. */
-export function buildNeighborTable(count: number, k: number, rows: ReadonlyArray<ReadonlyArray<readonly [number, number]>>): NeighborTable {
-  const ids = count < 0xffff ? new Uint16Array(count * k) : new Uint32Array(count * k);
+/** Builds a table from per-row lists of [item row, weight] (items below `idLimit`), sorting and truncating each to k. */
+export function buildNeighborTable(count: number, k: number, rows: ReadonlyArray<ReadonlyArray<readonly [number, number]>>, idLimit = count): NeighborTable {
+  const ids = idLimit < 0xffff ? new Uint16Array(count * k) : new Uint32Array(count * k);
   ids.fill(emptySlot(ids));
   const scales = new Float32Array(count);
   const weights = new Uint8Array(count * k);
@@ -104,7 +105,8 @@ export function encodeNeighbors(t: NeighborTable): Uint8Array {
   return bytes;
 }
 
-export function decodeNeighbors(bytes: Uint8Array, file = 'neighbors'): NeighborTable {
+/** `idLimit`: ids must be item rows below it (the table's own row count for an item-item table). */
+export function decodeNeighbors(bytes: Uint8Array, file = 'neighbors', idLimit?: number): NeighborTable {
   const [count, k, idBytes] = readHeader(bytes, MAGIC.neighbors, file);
   if (idBytes !== 2 && idBytes !== 4) throw invalid(file, `id width 2 or 4 bytes, found ${idBytes}`);
   expectLength(bytes, HEADER_BYTES + 4 * count + count * k * (idBytes + 1), file, `${count} rows of ${k} neighbours`);
@@ -118,7 +120,8 @@ export function decodeNeighbors(bytes: Uint8Array, file = 'neighbors'): Neighbor
     weights: new Uint8Array(buffer.buffer, base + 4 * count + idBytes * count * k, count * k),
   };
   const sentinel = emptySlot(table.ids);
-  for (const id of table.ids) if (id !== sentinel && id >= count) throw invalid(file, `neighbour ids below ${count}, found ${id}`);
+  const limit = idLimit ?? count;
+  for (const id of table.ids) if (id !== sentinel && id >= limit) throw invalid(file, `item ids below ${limit}, found ${id}`);
   return table;
 }
 

@@ -14,13 +14,13 @@ import { validateEvent, type HistoryEvent } from '../history/event.ts';
 import { openHistory, type HistoryStore } from '../history/store.ts';
 import { historyWeights, type IndexedEvent } from '../model/events.ts';
 import { fuse, minMaxNormalize, SCORERS, type FusionWeights, type ScorerName, type ScorerScores } from '../model/fusion.ts';
-import { itemKnnScores, neighborsOf, poolHistory } from '../model/scorers.ts';
+import { itemKnnScores, neighborsOf, poolHistory, userKnnScores } from '../model/scorers.ts';
 import { rowMask, topK } from '../rank/topk.ts';
 import { recommendArguments, similarArguments } from './arguments.ts';
 import type { EngineOptions, Recommendation, Recommendations, SimilarItems, Stats } from './types.ts';
 
 /** Cold start: with no usable history, popularity alone ranks, whatever its tuned fusion weight. */
-const POPULARITY_ONLY: FusionWeights = { itemKnn: 0, deep: 0, popularity: 1 };
+const POPULARITY_ONLY: FusionWeights = { itemKnn: 0, userKnn: 0, deep: 0, popularity: 1 };
 /** Rows pooled into the probe vector that backend selection scores with. */
 const PROBE_ROWS = 10;
 
@@ -80,7 +80,7 @@ export class Engine {
   async recommend(options?: unknown): Promise<Recommendations> {
     const { k, excludeSeen } = recommendArguments(options);
     const started = performance.now();
-    const { manifest, popularity, neighbors, embeddings } = this.bundle;
+    const { manifest, popularity, neighbors, prototypes, embeddings } = this.bundle;
     // Events of items that a newer bundle dropped are kept in storage but cannot be scored.
     const events = (await this.historyStore.list()).flatMap((e): IndexedEvent[] => {
       const item = this.bundle.itemIndex.get(e.itemId);
@@ -91,6 +91,7 @@ export class Engine {
     const scores: ScorerScores = { popularity };
     if (basis === 'history') {
       scores.itemKnn = itemKnnScores(neighbors, weighted);
+      scores.userKnn = userKnnScores(prototypes, weighted, this.bundle.items.length, manifest.prototypes.nearest);
       scores.deep = await this.scorer.scoreHistory(poolHistory(embeddings, manifest.embeddings.dim, weighted));
     }
     const weights = basis === 'history' ? manifest.fusion.weights : POPULARITY_ONLY;

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NeighborTable } from '../bundle/codecs.ts';
 import { historyWeights, type HistoryPolicy, type IndexedEvent } from '../model/events.ts';
-import { itemKnnScores, poolHistory } from '../model/scorers.ts';
+import { itemKnnScores, poolHistory, userKnnScores } from '../model/scorers.ts';
 import { fuse, minMaxNormalize, SCORERS, type FusionWeights, type ScorerName } from '../model/fusion.ts';
 import { rankOf, topK } from '../rank/topk.ts';
 import { meanMetrics, coverage, type RankMetrics } from './metrics.ts';
@@ -22,6 +22,9 @@ export interface ScoringModel {
   dim: number;
   embeddings: Float32Array;
   neighbors: NeighborTable;
+  prototypes: NeighborTable;
+  /** Prototypes each history is scored against. */
+  nearestPrototypes: number;
   popularity: Float32Array;
   tower: tf.LayersModel;
   policy: HistoryPolicy;
@@ -44,16 +47,25 @@ export function scoreBatch(model: ScoringModel, histories: ReadonlyArray<readonl
   scores.dispose();
   return weighted.map((w, b) => ({
     itemKnn: itemKnnScores(model.neighbors, w),
+    userKnn: userKnnScores(model.prototypes, w, n, model.nearestPrototypes),
     deep: deep.slice(b * n, (b + 1) * n),
     popularity: model.popularity,
   }));
 }
 
-/** Every fusion weight vector on a grid of the simplex with the given step. */
-export function weightGrid(step: number): FusionWeights[] {
+/** Every fusion weight vector on a grid of the simplex with the given step, over the scorers named. */
+export function weightGrid(step: number, scorers: readonly ScorerName[] = SCORERS): FusionWeights[] {
   const m = Math.round(1 / step);
   const grid: FusionWeights[] = [];
-  for (let a = 0; a <= m; a++) for (let b = 0; a + b <= m; b++) grid.push({ itemKnn: a / m, deep: b / m, popularity: (m - a - b) / m });
+  const walk = (i: number, left: number, weights: FusionWeights): void => {
+    const scorer = scorers[i]!;
+    if (i === scorers.length - 1) {
+      grid.push({ ...weights, [scorer]: left / m });
+      return;
+    }
+    for (let units = 0; units <= left; units++) walk(i + 1, left - units, { ...weights, [scorer]: units / m });
+  };
+  walk(0, m, { itemKnn: 0, userKnn: 0, deep: 0, popularity: 0 });
   return grid;
 }
 
@@ -99,11 +111,11 @@ export function evaluate(model: ScoringModel, cases: readonly EvalCase[], fusion
 
 /** rankOf over the fused scores without materialising them: the tuning grid calls this for every weight vector. */
 function fusedRank(norm: Record<ScorerName, Float32Array>, w: FusionWeights, c: EvalCase): number {
-  const { itemKnn: a, deep: b, popularity: p } = norm;
-  const t = w.itemKnn * a[c.target]! + w.deep * b[c.target]! + w.popularity * p[c.target]!;
+  const { itemKnn: a, userKnn: u, deep: b, popularity: p } = norm;
+  const t = w.itemKnn * a[c.target]! + w.userKnn * u[c.target]! + w.deep * b[c.target]! + w.popularity * p[c.target]!;
   let r = 0;
   for (let i = 0; i < a.length; i++) {
-    const s = w.itemKnn * a[i]! + w.deep * b[i]! + w.popularity * p[i]!;
+    const s = w.itemKnn * a[i]! + w.userKnn * u[i]! + w.deep * b[i]! + w.popularity * p[i]!;
     if ((s > t || (s === t && i < c.target)) && !c.exclude[i]) r++;
   }
   return r;

@@ -19,6 +19,39 @@ export function itemKnnScores(table: NeighborTable, history: WeightedItems, out:
   return out;
 }
 
+/**
+ * User-based CF against anonymous prototypes: sim(u, p) is the cosine between the history's item weights and the
+ * prototype's item shares; F_U(i) = Σ over the `nearest` most similar prototypes of sim(u, p) · share_p(i).
+ */
+export function userKnnScores(prototypes: NeighborTable, history: WeightedItems, itemCount: number, nearest: number, out: Float32Array = new Float32Array(itemCount)): Float32Array {
+  out.fill(0);
+  const sentinel = emptySlot(prototypes.ids);
+  const { k } = prototypes;
+  const weightOf = new Map<number, number>();
+  let historyNorm = 0;
+  history.items.forEach((item, h) => {
+    weightOf.set(item, history.weights[h]!);
+    historyNorm += history.weights[h]! ** 2;
+  });
+  const sims: Array<[number, number]> = [];
+  for (let p = 0; p < prototypes.count; p++) {
+    let dot = 0;
+    let norm = 0;
+    for (let slot = p * k; slot < (p + 1) * k && prototypes.ids[slot] !== sentinel; slot++) {
+      const share = prototypes.weights[slot]!;
+      norm += share * share;
+      dot += share * (weightOf.get(prototypes.ids[slot]!) ?? 0);
+    }
+    if (dot > 0) sims.push([p, dot / Math.sqrt(norm * historyNorm)]);
+  }
+  sims.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+  for (const [p, sim] of sims.slice(0, nearest)) {
+    const scale = (sim * prototypes.scales[p]!) / 255;
+    for (let slot = p * k; slot < (p + 1) * k && prototypes.ids[slot] !== sentinel; slot++) out[prototypes.ids[slot]!]! += scale * prototypes.weights[slot]!;
+  }
+  return out;
+}
+
 /** Neighbours of one item with their de-quantized similarity, strongest first. */
 export function neighborsOf(table: NeighborTable, item: number): Array<[number, number]> {
   const sentinel = emptySlot(table.ids);

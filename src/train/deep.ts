@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { createUserTower } from '../model/deep.ts';
 import { historyWeights, type HistoryPolicy, type IndexedEvent } from '../model/events.ts';
+import { mulberry32 } from './random.ts';
 
 export interface DeepOptions {
   dim: number;
@@ -110,18 +111,7 @@ export async function fitDeep(
   return { embeddings, tower, examples: examples.length, finalLoss };
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(a: T[], random: () => number): void {
+export function shuffle<T>(a: T[], random: () => number): void {
   for (let i = a.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [a[i], a[j]] = [a[j]!, a[i]!];

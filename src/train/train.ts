@@ -8,40 +8,74 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { mkdirSync, writeFileSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { readDataset } from './ingest.ts';
+import { readDataset, type Dataset } from './ingest.ts';
 import { fitItemKnn, DEFAULT_ITEM_KNN } from './item-knn.ts';
 import { fitPopularity } from './popularity.ts';
 import { fitDeep, DEFAULT_DEEP, type DeepOptions } from './deep.ts';
+import { fitEase, truncateEase, EASE_MAX_ITEMS } from './ease.ts';
+import { fitPrototypes, DEFAULT_PROTOTYPES, type PrototypeOptions } from './prototypes.ts';
 import { leaveLastOut, type UserSplit } from '../eval/split.ts';
 import { evaluate, weightGrid, type EvalCase, type Metrics, type ScoringModel } from '../eval/evaluate.ts';
 import { DEFAULT_HISTORY_POLICY } from '../model/events.ts';
 import type { FusionWeights } from '../model/fusion.ts';
-import { quantizeEmbeddings, dequantizeEmbeddings, encodeEmbeddings, decodeNeighbors, encodeNeighbors, encodeVector } from '../bundle/codecs.ts';
+import {
+  quantizeEmbeddings,
+  dequantizeEmbeddings,
+  encodeEmbeddings,
+  decodeNeighbors,
+  encodeNeighbors,
+  encodeVector,
+  type NeighborTable,
+  type QuantizedEmbeddings,
+} from '../bundle/codecs.ts';
 import { assembleBundle } from '../bundle/assemble.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import { rowMask } from '../rank/topk.ts';
 
-export interface TrainOptions {
+export interface FitOptions {
+  deep?: Partial<DeepOptions>;
+  prototypes?: Partial<PrototypeOptions>;
+  /** Also fit EASE and ship its top-k table if it wins on validation; default: catalogs up to EASE_MAX_ITEMS. */
+  ease?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface TrainOptions extends FitOptions {
   interactions: string;
   items: string;
   out: string;
   attribution: string;
-  deep?: Partial<DeepOptions>;
-  log?: (line: string) => void;
 }
 
 export interface Report {
   dataset: { items: number; users: number; interactions: number; unknownItems: number; evaluatedUsers: number };
   protocol: string;
+  /** Which item-item table ships: the better of the two on validation. */
+  itemTable: 'co-occurrence' | 'ease';
   fusionWeights: FusionWeights;
   validation: Record<string, Metrics>;
   test: Record<string, Metrics>;
   seconds: Record<string, number>;
 }
 
-const PROTOCOL = 'leave-last-out by time (last new item = test, previous = validation), full-catalog ranking, training items excluded';
+export interface Fitted {
+  model: ScoringModel;
+  quantized: QuantizedEmbeddings;
+  prototypeSizes: number[];
+  fusionWeights: FusionWeights;
+  report: Report;
+  splits: UserSplit[];
+  testCases: EvalCase[];
+  validationCases: EvalCase[];
+}
 
-export async function train(options: TrainOptions): Promise<{ manifest: Manifest; report: Report }> {
+const PROTOCOL = 'leave-last-out by time (last new item = test, previous = validation), full-catalog ranking, training items excluded';
+/** Validation users the fusion grid is tuned on (a fixed, evenly spread subset): bounds the tuning time. */
+const MAX_TUNING_USERS = 1500;
+const NEAREST_PROTOTYPES = 10;
+const EASE_LAMBDA = 250;
+
+export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): Promise<Fitted> {
   const log = options.log ?? console.log;
   const seconds: Record<string, number> = {};
   let clock = performance.now();
@@ -51,42 +85,76 @@ export async function train(options: TrainOptions): Promise<{ manifest: Manifest
     clock = now;
   };
   await useFastestBackend();
-
-  log(`reading ${options.interactions} and ${options.items}`);
-  const data = readDataset(options.interactions, options.items);
   const n = data.items.length;
-  log(`  ${data.users.length} interactions, ${data.userCount} users, ${n} items${data.unknownItems ? ` (${data.unknownItems} interactions on items not in the catalog dropped)` : ''}`);
   const splits = leaveLastOut(data);
-  lap('ingest');
-
+  const trainItems = splits.map((s) => [...new Set(s.train.map((e) => e.item))]);
   const policy = DEFAULT_HISTORY_POLICY;
+
   const popularity = fitPopularity(splits.map((s) => s.train), n, 30);
-  const neighbors = decodeNeighbors(encodeNeighbors(fitItemKnn(splits.map((s) => [...new Set(s.train.map((e) => e.item))]), n, DEFAULT_ITEM_KNN)));
+  const cooccurrence = roundTrip(fitItemKnn(trainItems, n, DEFAULT_ITEM_KNN));
   lap('itemKnn');
-  log(`  item-kNN: ${DEFAULT_ITEM_KNN.k} neighbours per item (${seconds.itemKnn}s)`);
+  log(`item-kNN: ${DEFAULT_ITEM_KNN.k} neighbours per item (${seconds.itemKnn}s)`);
+  const useEase = options.ease ?? n <= EASE_MAX_ITEMS;
+  let ease: NeighborTable | undefined;
+  if (useEase) {
+    const b = fitEase(trainItems, n, EASE_LAMBDA);
+    ease = roundTrip(truncateEase(b, DEFAULT_ITEM_KNN.k));
+    b.dispose();
+    lap('ease');
+    log(`EASE (λ = ${EASE_LAMBDA}), truncated to ${DEFAULT_ITEM_KNN.k} neighbours per item (${seconds.ease}s)`);
+  }
+  const prototypeOptions = { ...DEFAULT_PROTOTYPES, ...options.prototypes };
+  const prototypes = fitPrototypes(trainItems, n, prototypeOptions);
+  const prototypeTable = roundTrip(prototypes.table, n);
+  lap('userKnn');
+  log(`user prototypes: ${prototypes.sizes.length}, ${Math.min(...prototypes.sizes)} to ${Math.max(...prototypes.sizes)} users each (kMin ${prototypeOptions.kMin}) (${seconds.userKnn}s)`);
 
   const deepOptions = { ...DEFAULT_DEEP, ...options.deep };
   log(`training the deep model (${deepOptions.epochs} epochs on ${tf.getBackend()})`);
-  const deep = await fitDeep(splits.map((s) => s.train), n, policy, deepOptions, (epoch, loss) =>
-    log(`  epoch ${epoch}/${deepOptions.epochs}: loss ${loss.toFixed(4)}`),
-  );
+  const deep = await fitDeep(splits.map((s) => s.train), n, policy, deepOptions, (epoch, loss) => log(`  epoch ${epoch}/${deepOptions.epochs}: loss ${loss.toFixed(4)}`));
   const quantized = quantizeEmbeddings(deep.embeddings, n, deepOptions.dim);
   lap('deep');
 
-  const model: ScoringModel = { itemCount: n, dim: deepOptions.dim, embeddings: dequantizeEmbeddings(quantized), neighbors, popularity, tower: deep.tower, policy };
-  const evaluated = splits.filter((s): s is Required<UserSplit> & { validation: NonNullable<UserSplit['validation']>; test: NonNullable<UserSplit['test']> } => s.test !== null && s.validation !== null);
-  const validationCases: EvalCase[] = evaluated.map((s) => ({ history: s.train, exclude: rowMask(n, s.train.map((e) => e.item)), target: s.validation.item }));
+  const evaluated = splits.filter((s) => s.test !== null && s.validation !== null);
+  const validationCases: EvalCase[] = evaluated.map((s) => ({ history: s.train, exclude: rowMask(n, s.train.map((e) => e.item)), target: s.validation!.item }));
   const testCases: EvalCase[] = evaluated.map((s) => ({
-    history: [...s.train, s.validation],
-    exclude: rowMask(n, [...s.train.map((e) => e.item), s.validation.item]),
-    target: s.test.item,
+    history: [...s.train, s.validation!],
+    exclude: rowMask(n, [...s.train.map((e) => e.item), s.validation!.item]),
+    target: s.test!.item,
   }));
 
-  log(`tuning the fusion weights on ${validationCases.length} validation users`);
-  const validation = evaluate(model, validationCases, weightGrid(0.1));
-  const best = validation.fusions.reduce((a, b) => (b.metrics.ndcg10 > a.metrics.ndcg10 ? b : a));
+  const model: ScoringModel = {
+    itemCount: n,
+    dim: deepOptions.dim,
+    embeddings: dequantizeEmbeddings(quantized),
+    neighbors: cooccurrence,
+    prototypes: prototypeTable,
+    nearestPrototypes: NEAREST_PROTOTYPES,
+    popularity,
+    tower: deep.tower,
+    policy,
+  };
+  log(`choosing the item-item table and tuning the fusion weights on validation (${validationCases.length} users)`);
+  const validation = evaluate(model, validationCases, []);
+  const validationMetrics: Record<string, Metrics> = { ...validation.singles, 'itemKnn (co-occurrence)': validation.singles.itemKnn };
+  let itemTable: Report['itemTable'] = 'co-occurrence';
+  if (ease) {
+    const withEase = evaluate({ ...model, neighbors: ease }, validationCases, []).singles.itemKnn;
+    validationMetrics['itemKnn (EASE top-k)'] = withEase;
+    if (withEase.ndcg10 > validation.singles.itemKnn.ndcg10) {
+      itemTable = 'ease';
+      model.neighbors = ease;
+      validationMetrics.itemKnn = withEase;
+    }
+  }
+  const stride = Math.max(1, Math.ceil(validationCases.length / MAX_TUNING_USERS));
+  const tuningCases = validationCases.filter((_, i) => i % stride === 0);
+  const grid = evaluate(model, tuningCases, weightGrid(0.1)).fusions;
+  const best = grid.reduce((a, b) => (b.metrics.ndcg10 > a.metrics.ndcg10 ? b : a));
   const fusionWeights = best.weights;
+  validationMetrics.fusion = evaluate(model, validationCases, [fusionWeights]).fusions[0]!.metrics;
   lap('tune');
+  log(`  item-item table: ${itemTable}; fusion weights ${JSON.stringify(fusionWeights)}`);
 
   log(`evaluating on ${testCases.length} test users`);
   const test = evaluate(model, testCases, [fusionWeights]);
@@ -95,36 +163,66 @@ export async function train(options: TrainOptions): Promise<{ manifest: Manifest
   const report: Report = {
     dataset: { items: n, users: data.userCount, interactions: data.users.length, unknownItems: data.unknownItems, evaluatedUsers: testCases.length },
     protocol: PROTOCOL,
+    itemTable,
     fusionWeights,
-    validation: { ...validation.singles, fusion: best.metrics },
+    validation: validationMetrics,
     test: { ...test.singles, fusion: test.fusions[0]!.metrics },
     seconds,
   };
+  return { model, quantized, prototypeSizes: prototypes.sizes, fusionWeights, report, splits, testCases, validationCases };
+}
 
+/** The runtime reads the quantized table: evaluate exactly that. */
+function roundTrip(table: NeighborTable, idLimit?: number): NeighborTable {
+  return decodeNeighbors(encodeNeighbors(table), 'table', idLimit);
+}
+
+export async function train(options: TrainOptions): Promise<{ manifest: Manifest; report: Report }> {
+  const log = options.log ?? console.log;
+  log(`reading ${options.interactions} and ${options.items}`);
+  const started = performance.now();
+  const data = readDataset(options.interactions, options.items);
+  log(`  ${data.users.length} interactions, ${data.userCount} users, ${data.items.length} items${data.unknownItems ? ` (${data.unknownItems} interactions on items not in the catalog dropped)` : ''}`);
+  const ingestSeconds = Math.round(performance.now() - started) / 1000;
+  const fitted = await fitAndEvaluate(data, options);
+  const { model, report } = fitted;
+  report.seconds = { ingest: ingestSeconds, ...report.seconds };
+
+  const exportStarted = performance.now();
   let artifacts: tf.io.ModelArtifacts | undefined;
-  await deep.tower.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+  await model.tower.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
+  const prototypeOptions = { ...DEFAULT_PROTOTYPES, ...options.prototypes };
   const { manifest, files } = await assembleBundle(
     {
       items: new TextEncoder().encode(JSON.stringify(data.items)),
-      embeddings: encodeEmbeddings(quantized),
-      neighbors: encodeNeighbors(neighbors),
-      popularity: encodeVector(popularity),
+      embeddings: encodeEmbeddings(fitted.quantized),
+      neighbors: encodeNeighbors(model.neighbors),
+      prototypes: encodeNeighbors(model.prototypes),
+      popularity: encodeVector(model.popularity),
       model: { modelTopology: artifacts!.modelTopology as object, weightSpecs: artifacts!.weightSpecs!, weightData: new Uint8Array(artifacts!.weightData as ArrayBuffer) },
     },
     {
       createdAt: new Date().toISOString(),
-      counts: { items: n, users: data.userCount, interactions: data.users.length },
-      embeddings: { dim: deepOptions.dim, quantization: 'int8-row-scale' },
-      neighbors: { k: neighbors.k, quantization: 'uint8-row-scale', similarity: `co-occurrence cosine, shrink ${DEFAULT_ITEM_KNN.shrink}, min support ${DEFAULT_ITEM_KNN.minSupport}` },
-      model: { hidden: deepOptions.hidden, format: 'tfjs-layers' },
-      history: { eventWeights: { ...policy.eventWeights }, recencyDecay: policy.recencyDecay, historyLength: policy.historyLength },
-      fusion: { weights: fusionWeights },
-      evaluation: { protocol: PROTOCOL, users: testCases.length, scorers: report.test },
+      counts: { items: model.itemCount, users: data.userCount, interactions: data.users.length },
+      embeddings: { dim: model.dim, quantization: 'int8-row-scale' },
+      neighbors: {
+        k: model.neighbors.k,
+        quantization: 'uint8-row-scale',
+        similarity:
+          report.itemTable === 'ease'
+            ? `EASE (λ ${EASE_LAMBDA}) truncated to the top ${model.neighbors.k} positive weights`
+            : `co-occurrence cosine, shrink ${DEFAULT_ITEM_KNN.shrink}, min support ${DEFAULT_ITEM_KNN.minSupport}`,
+      },
+      prototypes: { count: model.prototypes.count, topItems: model.prototypes.k, kMin: prototypeOptions.kMin, sizes: fitted.prototypeSizes, nearest: model.nearestPrototypes },
+      model: { hidden: (options.deep?.hidden ?? DEFAULT_DEEP.hidden), format: 'tfjs-layers' },
+      history: { eventWeights: { ...model.policy.eventWeights }, recencyDecay: model.policy.recencyDecay, historyLength: model.policy.historyLength },
+      fusion: { weights: fitted.fusionWeights },
+      evaluation: { protocol: PROTOCOL, users: report.dataset.evaluatedUsers, scorers: report.test },
       attribution: options.attribution,
     },
   );
   writeBundle(options.out, manifest, files, report);
-  lap('export');
+  report.seconds.export = Math.round(performance.now() - exportStarted) / 1000;
   log(`wrote bundle ${manifest.bundleVersion} to ${options.out}`);
   return { manifest, report };
 }

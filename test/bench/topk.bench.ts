@@ -4,7 +4,7 @@
  */
 import { bench, describe } from 'vitest';
 import { topK, rowMask } from '../../src/rank/topk.ts';
-import { mulberry32 } from '../../src/train/deep.ts';
+import { mulberry32 } from '../../src/train/random.ts';
 
 for (const n of [10_000, 100_000]) {
   const random = mulberry32(n);

@@ -79,7 +79,7 @@ describe('neighbour table codec', () => {
   it('rejects neighbour ids outside the catalog', () => {
     const bytes = encodeNeighbors(table);
     bytes[16 + 4 * 3] = 7; // first id of row 0
-    expect(() => decodeNeighbors(bytes)).toThrow(/neighbour ids below 3, found 7/);
+    expect(() => decodeNeighbors(bytes)).toThrow(/item ids below 3, found 7/);
   });
 });
 

@@ -4,7 +4,7 @@ import { Engine, type EngineDependencies } from '../../src/engine/engine.ts';
 import { MemoryCache } from '../../src/bundle/cache.ts';
 import { MemoryHistory } from '../../src/history/store.ts';
 import { RecommenderError } from '../../src/errors.ts';
-import { dotScores, itemKnnScores, poolHistory } from '../../src/model/scorers.ts';
+import { dotScores, itemKnnScores, userKnnScores, poolHistory } from '../../src/model/scorers.ts';
 import { minMaxNormalize } from '../../src/model/fusion.ts';
 import { decodeEmbeddings, decodeNeighbors, dequantizeEmbeddings } from '../../src/bundle/codecs.ts';
 import { historyWeights } from '../../src/model/events.ts';
@@ -67,7 +67,7 @@ describe('Engine', () => {
     expect((await engine.stats()).lastLatencyMs).toBe(result.latencyMs);
   });
 
-  it('fuses item-kNN, deep and popularity for a history, with contributions that add up', async () => {
+  it('fuses item-kNN, user prototypes, deep and popularity for a history, with contributions that add up', async () => {
     const engine = await start(await syntheticBundle(), 'cpu');
     for (const [itemId, type] of [['item-00003', 'view'], ['item-00008', 'purchase']] as const) await engine.track({ itemId, type, ts: Date.now() - 1000 });
     const result = await engine.recommend({ k: 10 });
@@ -77,11 +77,12 @@ describe('Engine', () => {
     expect(ids).not.toContain('item-00003');
     expect(ids).not.toContain('item-00008');
     for (const r of result.items) {
-      const { itemKnn, deep, popularity } = r.contributions;
-      expect(itemKnn + deep + popularity).toBeCloseTo(r.score, 5);
+      const { itemKnn, userKnn, deep, popularity } = r.contributions;
+      expect(itemKnn + userKnn + deep + popularity).toBeCloseTo(r.score, 5);
       expect(deep).toBeGreaterThanOrEqual(0);
     }
     expect(result.items.some((r) => r.contributions.itemKnn > 0)).toBe(true);
+    expect(result.items.some((r) => r.contributions.userKnn > 0)).toBe(true);
     // Scores fall down the list.
     for (let i = 1; i < result.items.length; i++) expect(result.items[i]!.score).toBeLessThanOrEqual(result.items[i - 1]!.score);
     // Over the whole catalog: the seen items are exactly what excludeSeen leaves out.
@@ -106,12 +107,14 @@ describe('Engine', () => {
     const expected = {
       deep: minMaxNormalize(dotScores(embeddings, dim, user)),
       itemKnn: minMaxNormalize(itemKnnScores(decodeNeighbors(file('neighbors')), history)),
+      userKnn: minMaxNormalize(userKnnScores(decodeNeighbors(file('prototypes'), 'prototypes', 60), history, 60, bundle.manifest.prototypes.nearest)),
     };
     const { weights } = bundle.manifest.fusion;
     for (const r of all.items) {
       const row = Number(r.itemId.slice(5));
       expect(r.contributions.deep).toBeCloseTo(weights.deep * expected.deep[row]!, 4);
       expect(r.contributions.itemKnn).toBeCloseTo(weights.itemKnn * expected.itemKnn[row]!, 5);
+      expect(r.contributions.userKnn).toBeCloseTo(weights.userKnn * expected.userKnn[row]!, 5);
     }
   });
 

@@ -46,13 +46,14 @@ describe('loadBundle', () => {
     expect(loaded.neighbors.count).toBe(60);
     expect(loaded.neighbors.k).toBe(5);
     expect(loaded.popularity).toHaveLength(60);
+    expect(loaded.prototypes.count).toBe(bundle.manifest.prototypes.count);
     const input = tf.tensor2d(bundle.embeddings.subarray(0, dim), [1, dim]);
     const expected = (bundle.tower.predict(input) as tf.Tensor).dataSync();
     const actual = (loaded.tower.predict(input) as tf.Tensor).dataSync();
     expect(Array.from(actual)).toEqual(Array.from(expected));
     // The manifest is always revalidated; the immutable files may come from the HTTP cache.
     expect(server.requests[0]).toMatchObject({ url: MANIFEST, init: { cache: 'no-cache' } });
-    expect(server.requests).toHaveLength(7);
+    expect(server.requests).toHaveLength(8); // the manifest and its seven files
   });
 
   it('downloads only manifest.json the second time', async () => {

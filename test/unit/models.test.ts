@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { fitEase, invertSpd, truncateEase } from '../../src/train/ease.ts';
+import { fitPrototypes } from '../../src/train/prototypes.ts';
+import { userKnnScores, neighborsOf } from '../../src/model/scorers.ts';
+import { buildNeighborTable } from '../../src/bundle/codecs.ts';
+import { weightGrid } from '../../src/eval/evaluate.ts';
+import { validateManifest } from '../../src/bundle/manifest.ts';
+import { syntheticBundle } from '../fixtures/synthetic-bundle.ts';
+
+describe('EASE', () => {
+  it('matches the closed form on two items: B_01 = c / (n_0 + λ), B_10 = c / (n_1 + λ), zero diagonal', () => {
+    // Item 0 bought by 3 users, item 1 by 2, together by 2 (c = 2); λ = 1.
+    const b = fitEase([[0, 1], [0, 1], [0]], 2, 1);
+    const [b00, b01, b10, b11] = b.dataSync();
+    b.dispose();
+    expect(b00).toBeCloseTo(0, 6);
+    expect(b11).toBeCloseTo(0, 6);
+    expect(b01).toBeCloseTo(2 / 4, 5);
+    expect(b10).toBeCloseTo(2 / 3, 5);
+  });
+
+  it('inverts a larger SPD matrix through the blocked path', () => {
+    const n = 300; // above the 256 base block
+    const r = tf.randomNormal([n, n], 0, 1, 'float32', 3);
+    const a = tf.tidy(() => tf.add(tf.matMul(r, r, true, false), tf.mul(tf.eye(n), n)) as tf.Tensor2D);
+    const keep = a.clone();
+    const inverse = invertSpd(a);
+    const error = tf.tidy(() => tf.max(tf.abs(tf.sub(tf.matMul(keep, inverse), tf.eye(n)))).dataSync()[0]!);
+    tf.dispose([r, keep, inverse]);
+    expect(error).toBeLessThan(1e-4);
+  });
+
+  it('truncates each row to its top-k positive weights', () => {
+    const b = tf.tensor2d([0, 0.5, -0.2, 0.1, 0, 0.3, 0.2, 0.4, 0], [3, 3]);
+    const table = truncateEase(b, 1);
+    b.dispose();
+    expect(neighborsOf(table, 0).map(([i]) => i)).toEqual([1]);
+    expect(neighborsOf(table, 1).map(([i]) => i)).toEqual([2]);
+    expect(neighborsOf(table, 2).map(([i]) => i)).toEqual([1]);
+  });
+});
+
+describe('user prototypes', () => {
+  // Three taste groups of 25, 25 and 8 users: the small group cannot form a prototype of its own.
+  const users = [
+    ...Array.from({ length: 25 }, (_, u) => [0, 1, 2, 3 + (u % 2)]),
+    ...Array.from({ length: 25 }, (_, u) => [10, 11, 12, 13 + (u % 2)]),
+    ...Array.from({ length: 8 }, () => [20, 21]),
+  ];
+
+  it('never aggregates fewer than kMin users, and ships only items enough members chose', () => {
+    const { table, sizes } = fitPrototypes(users, 30, { kMin: 20, clusters: 3, topItems: 10, minItemSupport: 10, iterations: 5, seed: 1 });
+    expect(sizes.length).toBe(table.count);
+    expect(sizes.every((n) => n >= 20)).toBe(true);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(58); // the small group's members joined other prototypes
+    // Items 20 and 21 were chosen by only 8 users (< minItemSupport 10): no prototype ships them.
+    const shipped = new Set(Array.from({ length: table.count }, (_, p) => neighborsOf(table, p).map(([i]) => i)).flat());
+    expect(shipped).toEqual(new Set([0, 1, 2, 3, 4, 10, 11, 12, 13, 14]));
+  });
+
+  it('refuses to build from fewer users than kMin', () => {
+    expect(() => fitPrototypes(users.slice(0, 10), 30, { kMin: 20, topItems: 10, minItemSupport: 3, iterations: 5, seed: 1 })).toThrow(/at least kMin = 20/);
+  });
+
+  it('scores items by the cosine-weighted shares of the nearest prototypes', () => {
+    // Prototype 0 likes items 0 (share 1) and 1 (0.5); prototype 1 likes item 2 (1).
+    const table = buildNeighborTable(2, 2, [[[0, 1], [1, 0.5]], [[2, 1]]], 3);
+    const scores = userKnnScores(table, { items: Int32Array.from([0]), weights: Float32Array.from([2]) }, 3, 5);
+    // sim(u, p0) = (255·2) / (‖(255, 128)‖ · 2); F_U = sim · share.
+    const sim = 255 / Math.hypot(255, 128);
+    expect(scores[0]).toBeCloseTo(sim * 1, 5);
+    expect(scores[1]).toBeCloseTo(sim * (128 / 255), 5);
+    expect(scores[2]).toBe(0); // prototype 1 shares nothing with the history
+  });
+});
+
+describe('fusion grid', () => {
+  it('covers the simplex: every weight vector sums to one', () => {
+    const grid = weightGrid(0.5);
+    expect(grid).toHaveLength(10); // C(2 + 3, 3) vectors over 4 scorers in halves
+    for (const w of grid) expect(w.itemKnn + w.userKnn + w.deep + w.popularity).toBeCloseTo(1);
+  });
+});
+
+describe('manifest privacy check', () => {
+  it('refuses a bundle with a prototype of fewer than kMin users', async () => {
+    const { manifest } = await syntheticBundle();
+    expect(() => validateManifest(manifest)).not.toThrow();
+    const leaky = structuredClone(manifest);
+    leaky.prototypes.sizes[0] = 19;
+    expect(() => validateManifest(leaky)).toThrow(/prototypes.sizes: expected .* each an integer ≥ kMin \(20\)/);
+  });
+});
