@@ -52,7 +52,7 @@ function card(item: { itemId?: string; id?: string; title: string; category?: st
 
 function explain(contributions: Record<string, number>): string {
   const [top] = Object.entries(contributions).sort((a, b) => b[1] - a[1]);
-  const label: Record<string, string> = { itemKnn: 'bought with your items', deep: 'matches your taste', popularity: 'popular now' };
+  const label: Record<string, string> = { itemKnn: 'bought with your items', userKnn: 'shoppers like you chose it', deep: 'matches your taste', popularity: 'popular now' };
   return top && top[1] > 0 ? label[top[0]] ?? top[0] : '';
 }
 

@@ -11,6 +11,8 @@ import { rankOf, topK } from '../rank/topk.ts';
 import { meanMetrics, coverage, type RankMetrics } from './metrics.ts';
 
 export interface EvalCase {
+  /** The user's row in the training data (for baselines that learn a vector per user). */
+  user: number;
   history: IndexedEvent[];
   /** Rows never recommended to this user (their training items): a rowMask. */
   exclude: Uint8Array;
@@ -119,4 +121,21 @@ function fusedRank(norm: Record<ScorerName, Float32Array>, w: FusionWeights, c: 
     if ((s > t || (s === t && i < c.target)) && !c.exclude[i]) r++;
   }
   return r;
+}
+
+/** Raw scores over the catalog for a batch of evaluation cases. */
+export type BatchScorer = (histories: ReadonlyArray<readonly IndexedEvent[]>, cases: readonly EvalCase[]) => Float32Array[];
+
+/** One scorer alone, in the same harness as evaluate(): same cases, exclusions, tie rule and metrics. */
+export function evaluateScorer(itemCount: number, cases: readonly EvalCase[], scorer: BatchScorer, batchSize = 256): Metrics {
+  const ranks: number[] = [];
+  const tops: number[][] = [];
+  for (let start = 0; start < cases.length; start += batchSize) {
+    const batch = cases.slice(start, start + batchSize);
+    scorer(batch.map((c) => c.history), batch).forEach((scores, b) => {
+      ranks.push(rankOf(scores, batch[b]!.target, batch[b]!.exclude));
+      tops.push(topK(scores, 10, batch[b]!.exclude));
+    });
+  }
+  return { ...meanMetrics(ranks), coverage10: coverage(tops, itemCount) };
 }

@@ -62,6 +62,9 @@ export interface Fitted {
   model: ScoringModel;
   quantized: QuantizedEmbeddings;
   prototypeSizes: number[];
+  kMin: number;
+  /** The user tower's hidden units. */
+  hidden: number;
   fusionWeights: FusionWeights;
   report: Report;
   splits: UserSplit[];
@@ -115,9 +118,10 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
   const quantized = quantizeEmbeddings(deep.embeddings, n, deepOptions.dim);
   lap('deep');
 
-  const evaluated = splits.filter((s) => s.test !== null && s.validation !== null);
-  const validationCases: EvalCase[] = evaluated.map((s) => ({ history: s.train, exclude: rowMask(n, s.train.map((e) => e.item)), target: s.validation!.item }));
+  const evaluated = splits.flatMap((s, user) => (s.test && s.validation ? [{ ...s, user }] : []));
+  const validationCases: EvalCase[] = evaluated.map((s) => ({ user: s.user, history: s.train, exclude: rowMask(n, s.train.map((e) => e.item)), target: s.validation!.item }));
   const testCases: EvalCase[] = evaluated.map((s) => ({
+    user: s.user,
     history: [...s.train, s.validation!],
     exclude: rowMask(n, [...s.train.map((e) => e.item), s.validation!.item]),
     target: s.test!.item,
@@ -169,7 +173,7 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
     test: { ...test.singles, fusion: test.fusions[0]!.metrics },
     seconds,
   };
-  return { model, quantized, prototypeSizes: prototypes.sizes, fusionWeights, report, splits, testCases, validationCases };
+  return { model, quantized, prototypeSizes: prototypes.sizes, kMin: prototypeOptions.kMin, hidden: deepOptions.hidden, fusionWeights, report, splits, testCases, validationCases };
 }
 
 /** The runtime reads the quantized table: evaluate exactly that. */
@@ -185,13 +189,19 @@ export async function train(options: TrainOptions): Promise<{ manifest: Manifest
   log(`  ${data.users.length} interactions, ${data.userCount} users, ${data.items.length} items${data.unknownItems ? ` (${data.unknownItems} interactions on items not in the catalog dropped)` : ''}`);
   const ingestSeconds = Math.round(performance.now() - started) / 1000;
   const fitted = await fitAndEvaluate(data, options);
-  const { model, report } = fitted;
-  report.seconds = { ingest: ingestSeconds, ...report.seconds };
-
+  fitted.report.seconds = { ingest: ingestSeconds, ...fitted.report.seconds };
   const exportStarted = performance.now();
+  const manifest = await exportBundle(fitted, data, options.out, options.attribution);
+  fitted.report.seconds.export = Math.round(performance.now() - exportStarted) / 1000;
+  log(`wrote bundle ${manifest.bundleVersion} to ${options.out}`);
+  return { manifest, report: fitted.report };
+}
+
+/** Writes the fitted models as a bundle (plus report.json) to `dir`. */
+export async function exportBundle(fitted: Fitted, data: Dataset, dir: string, attribution: string): Promise<Manifest> {
+  const { model, report } = fitted;
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.tower.save(tf.io.withSaveHandler(async (a) => ((artifacts = a), { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } })));
-  const prototypeOptions = { ...DEFAULT_PROTOTYPES, ...options.prototypes };
   const { manifest, files } = await assembleBundle(
     {
       items: new TextEncoder().encode(JSON.stringify(data.items)),
@@ -213,18 +223,16 @@ export async function train(options: TrainOptions): Promise<{ manifest: Manifest
             ? `EASE (λ ${EASE_LAMBDA}) truncated to the top ${model.neighbors.k} positive weights`
             : `co-occurrence cosine, shrink ${DEFAULT_ITEM_KNN.shrink}, min support ${DEFAULT_ITEM_KNN.minSupport}`,
       },
-      prototypes: { count: model.prototypes.count, topItems: model.prototypes.k, kMin: prototypeOptions.kMin, sizes: fitted.prototypeSizes, nearest: model.nearestPrototypes },
-      model: { hidden: (options.deep?.hidden ?? DEFAULT_DEEP.hidden), format: 'tfjs-layers' },
+      prototypes: { count: model.prototypes.count, topItems: model.prototypes.k, kMin: fitted.kMin, sizes: fitted.prototypeSizes, nearest: model.nearestPrototypes },
+      model: { hidden: fitted.hidden, format: 'tfjs-layers' },
       history: { eventWeights: { ...model.policy.eventWeights }, recencyDecay: model.policy.recencyDecay, historyLength: model.policy.historyLength },
       fusion: { weights: fitted.fusionWeights },
       evaluation: { protocol: PROTOCOL, users: report.dataset.evaluatedUsers, scorers: report.test },
-      attribution: options.attribution,
+      attribution,
     },
   );
-  writeBundle(options.out, manifest, files, report);
-  report.seconds.export = Math.round(performance.now() - exportStarted) / 1000;
-  log(`wrote bundle ${manifest.bundleVersion} to ${options.out}`);
-  return { manifest, report };
+  writeBundle(dir, manifest, files, report);
+  return manifest;
 }
 
 /** Replaces the bundle's files; manifest.json goes last so a reader never sees a manifest without its files. */

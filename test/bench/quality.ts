@@ -1,0 +1,109 @@
+/**
+ * `npm run bench:quality [-- --out FILE] [--ml100k DIR]`: the recommendation-quality benchmark. For the committed
+ * Online Retail shop and for MovieLens-100K (read from ../shared/data/ml-100k, never copied), the trainer's own
+ * evaluation (temporal leave-last-out, full-catalog ranking, training items excluded) of every baseline, every
+ * shipped scorer and the fusion, with training seconds; then MovieLens rating prediction by 5-fold CV.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { readDataset, type Dataset } from '../../src/train/ingest.ts';
+import { fitAndEvaluate } from '../../src/train/train.ts';
+import { fitItemKnn, DEFAULT_ITEM_KNN } from '../../src/train/item-knn.ts';
+import { fitEase } from '../../src/train/ease.ts';
+import { denseItemItemScorer, fitBpr } from '../../src/eval/baselines.ts';
+import { evaluateScorer, type Metrics } from '../../src/eval/evaluate.ts';
+import { historyWeights } from '../../src/model/events.ts';
+import { itemKnnScores } from '../../src/model/scorers.ts';
+import { parseUData } from '../../src/eval/ratings/data.ts';
+
+const { values } = parseArgs({ options: { out: { type: 'string' }, ml100k: { type: 'string', default: '../shared/data/ml-100k' } } });
+
+interface Row {
+  model: string;
+  metrics: Metrics;
+  trainSeconds: number;
+}
+
+async function benchmark(name: string, data: Dataset): Promise<{ rows: Row[]; fusionOverBest: number; fusionWeights: object; itemTable: string; totalSeconds: number }> {
+  console.log(`\n## ${name}: ${data.users.length.toLocaleString('en')} interactions, ${data.userCount} users, ${data.items.length} items`);
+  const started = performance.now();
+  const fitted = await fitAndEvaluate(data, { log: (line) => console.log(`  ${line}`) });
+  const totalSeconds = (performance.now() - started) / 1000;
+  const { report, model, testCases, splits } = fitted;
+  const n = data.items.length;
+  const trainItems = splits.map((s) => [...new Set(s.train.map((e) => e.item))]);
+  const timed = <T>(fit: () => T): [T, number] => {
+    const t = performance.now();
+    const value = fit();
+    return [value, (performance.now() - t) / 1000];
+  };
+
+  const [cooccurrence, cooccurrenceSeconds] = timed(() => fitItemKnn(trainItems, n, DEFAULT_ITEM_KNN));
+  const itemKnn = evaluateScorer(n, testCases, (histories) => histories.map((h) => itemKnnScores(cooccurrence, historyWeights(h, model.policy))));
+  const [ease, easeSeconds] = timed(() => fitEase(trainItems, n, 250));
+  const easeMetrics = evaluateScorer(n, testCases, denseItemItemScorer(ease, model.policy));
+  ease.dispose();
+  const [bpr, bprSeconds] = timed(() => fitBpr(trainItems, n));
+  const bprMetrics = evaluateScorer(n, testCases, (_, cases) => cases.map((c) => bpr.score(c.user)));
+
+  const s = report.seconds;
+  const rows: Row[] = [
+    { model: 'popularity (time-decayed)', metrics: report.test.popularity!, trainSeconds: 0 },
+    { model: 'item-kNN (co-occurrence)', metrics: itemKnn, trainSeconds: cooccurrenceSeconds },
+    { model: 'EASE (dense, λ 250)', metrics: easeMetrics, trainSeconds: easeSeconds },
+    { model: 'MF (BPR)', metrics: bprMetrics, trainSeconds: bprSeconds },
+    { model: `item table shipped (${report.itemTable}, top-${model.neighbors.k})`, metrics: report.test.itemKnn!, trainSeconds: report.itemTable === 'ease' ? s.ease! : s.itemKnn! },
+    { model: 'user prototypes', metrics: report.test.userKnn!, trainSeconds: s.userKnn! },
+    { model: 'deep (user tower)', metrics: report.test.deep!, trainSeconds: s.deep! },
+    { model: 'fusion (shipped)', metrics: report.test.fusion!, trainSeconds: totalSeconds },
+  ];
+  const best = Math.max(...rows.slice(0, -1).map((r) => r.metrics.ndcg10));
+  const fusionOverBest = report.test.fusion!.ndcg10 / best;
+  console.log(`\n${table(rows)}\n\nfusion weights ${JSON.stringify(report.fusionWeights)}; fusion NDCG@10 / best single = ${fusionOverBest.toFixed(3)} (target ≥ 1.05); ${testCases.length} test users; trainer ${totalSeconds.toFixed(1)} s`);
+  return { rows, fusionOverBest, fusionWeights: report.fusionWeights, itemTable: report.itemTable, totalSeconds };
+}
+
+function table(rows: Row[]): string {
+  const f = (x: number) => x.toFixed(4);
+  return [
+    '| model | HR@10 | NDCG@10 | Recall@20 | MRR@10 | Coverage@10 | train s |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map(({ model, metrics: m, trainSeconds }) => `| ${model} | ${f(m.hr10)} | ${f(m.ndcg10)} | ${f(m.recall20)} | ${f(m.mrr10)} | ${f(m.coverage10)} | ${trainSeconds.toFixed(1)} |`),
+  ].join('\n');
+}
+
+/** MovieLens-100K as implicit feedback: every rating is a 'rating' event; titles from u.item (Latin-1). */
+function movieLens(dir: string): Dataset {
+  const ratings = parseUData(gunzipSync(readFileSync(join(dir, 'u.data.gz'))).toString('utf8'));
+  const titles = new Map<number, string>();
+  for (const line of gunzipSync(readFileSync(join(dir, 'u.item.gz'))).toString('latin1').split('\n')) {
+    const [id, title] = line.split('|');
+    if (id && title) titles.set(Number(id), title);
+  }
+  const items = Array.from(ratings.itemIds, (id) => ({ id: String(id), title: titles.get(id) ?? String(id) }));
+  const order = Array.from(ratings.users.keys()).sort((a, b) => ratings.users[a]! - ratings.users[b]! || ratings.timestamps[a]! - ratings.timestamps[b]! || a - b);
+  return {
+    items,
+    itemIndex: new Map(items.map((it, i) => [it.id, i])),
+    userCount: ratings.userCount,
+    users: Int32Array.from(order, (r) => ratings.users[r]!),
+    itemRows: Int32Array.from(order, (r) => ratings.items[r]!),
+    timestamps: Float64Array.from(order, (r) => ratings.timestamps[r]!),
+    events: order.map(() => 'rating' as const),
+    unknownItems: 0,
+  };
+}
+
+const results: Record<string, unknown> = {};
+results.onlineRetail = await benchmark('Online Retail (committed demo shop)', readDataset('data/online-retail/interactions.csv.gz', 'data/online-retail/items.csv'));
+if (existsSync(join(values.ml100k!, 'u.data.gz'))) {
+  results.movieLens100k = await benchmark('MovieLens-100K (implicit)', movieLens(values.ml100k!));
+} else {
+  console.log(`\nMovieLens-100K skipped: ${values.ml100k}/u.data.gz not found (pass --ml100k DIR; the data is never committed).`);
+}
+if (values.out) {
+  writeFileSync(values.out, JSON.stringify(results, null, 2) + '\n');
+  console.log(`\nwrote ${values.out}`);
+}
