@@ -5,6 +5,7 @@ const EXTENSION: Record<FilePart, string> = {
   items: 'json',
   embeddings: 'bin',
   neighbors: 'bin',
+  boughtTogether: 'bin',
   prototypes: 'bin',
   popularity: 'bin',
   modelTopology: 'json',
@@ -24,6 +25,7 @@ export interface BundleParts {
   items: Uint8Array;
   embeddings: Uint8Array;
   neighbors: Uint8Array;
+  boughtTogether: Uint8Array;
   prototypes: Uint8Array;
   popularity: Uint8Array;
   model: ModelArtifacts;
@@ -43,6 +45,7 @@ export async function assembleBundle(parts: BundleParts, fields: ManifestFields)
   await add('items', parts.items);
   await add('embeddings', parts.embeddings);
   await add('neighbors', parts.neighbors);
+  await add('boughtTogether', parts.boughtTogether);
   await add('prototypes', parts.prototypes);
   await add('popularity', parts.popularity);
   const weightsName = await add('modelWeights', parts.model.weightData);

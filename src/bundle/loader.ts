@@ -17,6 +17,8 @@ export interface LoadedBundle {
   /** Dequantized item embeddings, items × manifest.embeddings.dim, row-major. */
   embeddings: Float32Array;
   neighbors: NeighborTable;
+  /** Items bought in the same basket, strongest first. */
+  boughtTogether: NeighborTable;
   /** Prototype rows of (item, share of members). */
   prototypes: NeighborTable;
   popularity: Float32Array;
@@ -141,6 +143,10 @@ async function decode(manifest: Manifest, bytes: Record<FilePart, Uint8Array>): 
   if (neighbors.count !== count || neighbors.k !== manifest.neighbors.k) {
     invalid(files.neighbors.name, `${count} rows of ${manifest.neighbors.k} neighbours (manifest), found ${neighbors.count} of ${neighbors.k}`);
   }
+  const boughtTogether = decodeNeighbors(bytes.boughtTogether, files.boughtTogether.name);
+  if (boughtTogether.count !== count || boughtTogether.k !== manifest.boughtTogether.k) {
+    invalid(files.boughtTogether.name, `${count} rows of ${manifest.boughtTogether.k} items (manifest), found ${boughtTogether.count} of ${boughtTogether.k}`);
+  }
   const prototypes = decodeNeighbors(bytes.prototypes, files.prototypes.name, count);
   if (prototypes.count !== manifest.prototypes.count || prototypes.k !== manifest.prototypes.topItems) {
     invalid(files.prototypes.name, `${manifest.prototypes.count} prototypes of ${manifest.prototypes.topItems} items (manifest), found ${prototypes.count} of ${prototypes.k}`);
@@ -148,7 +154,7 @@ async function decode(manifest: Manifest, bytes: Record<FilePart, Uint8Array>): 
   const popularity = decodeVector(bytes.popularity, files.popularity.name);
   if (popularity.length !== count) invalid(files.popularity.name, `${count} popularity scores, found ${popularity.length}`);
   const { tower, towerArtifacts } = await loadTower(manifest, bytes.modelTopology, bytes.modelWeights);
-  return { manifest, items, itemIndex, embeddings: dequantizeEmbeddings(quantized), neighbors, prototypes, popularity, tower, towerArtifacts };
+  return { manifest, items, itemIndex, embeddings: dequantizeEmbeddings(quantized), neighbors, boughtTogether, prototypes, popularity, tower, towerArtifacts };
 }
 
 interface LayersModelJson {

@@ -5,7 +5,7 @@ import { SCORERS, type ScorerName } from '../model/fusion.ts';
 
 export const SCHEMA_VERSION = 1;
 
-export const FILE_PARTS = ['items', 'embeddings', 'neighbors', 'prototypes', 'popularity', 'modelTopology', 'modelWeights'] as const;
+export const FILE_PARTS = ['items', 'embeddings', 'neighbors', 'boughtTogether', 'prototypes', 'popularity', 'modelTopology', 'modelWeights'] as const;
 export type FilePart = (typeof FILE_PARTS)[number];
 
 export interface BundleFile {
@@ -31,6 +31,8 @@ export interface Manifest {
   counts: { items: number; users: number; interactions: number };
   embeddings: { dim: number; quantization: 'int8-row-scale' };
   neighbors: { k: number; quantization: 'uint8-row-scale'; similarity: string };
+  /** Basket co-occurrence, same layout as `neighbors`. */
+  boughtTogether: { k: number; similarity: string };
   /** Anonymous user prototypes: each the aggregate of `sizes[p]` ≥ kMin users; scored against the `nearest` ones. */
   prototypes: { count: number; topItems: number; kMin: number; sizes: number[]; nearest: number };
   model: { hidden: number; format: 'tfjs-layers' };
@@ -57,6 +59,7 @@ export function validateManifest(value: unknown): Manifest {
   count(embeddings.dim, 'embeddings.dim', 1);
   if (embeddings.quantization !== 'int8-row-scale') fail('embeddings.quantization', '"int8-row-scale"');
   count(object(m.neighbors, 'neighbors').k, 'neighbors.k', 1);
+  count(object(m.boughtTogether, 'boughtTogether').k, 'boughtTogether.k', 1);
   const prototypes = object(m.prototypes, 'prototypes');
   const prototypeCount = count(prototypes.count, 'prototypes.count', 0);
   count(prototypes.topItems, 'prototypes.topItems', 1);

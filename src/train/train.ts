@@ -1,6 +1,7 @@
 /**
- * The training pipeline: ingest → split → fit popularity, item-kNN and the deep model on the training events →
- * tune the fusion weights on validation → evaluate on test → write the bundle and report.json.
+ * The training pipeline: ingest → split → fit popularity and the item-item tables (co-occurrence, EASE) → choose the
+ * table and the history's recency decay on validation → fit user prototypes and the deep model → tune the fusion
+ * weights on validation → evaluate on test → write the bundle and report.json.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -14,9 +15,11 @@ import { fitPopularity } from './popularity.ts';
 import { fitDeep, DEFAULT_DEEP, type DeepOptions } from './deep.ts';
 import { fitEase, truncateEase, EASE_MAX_ITEMS } from './ease.ts';
 import { fitPrototypes, DEFAULT_PROTOTYPES, type PrototypeOptions } from './prototypes.ts';
+import { fitBoughtTogether, DEFAULT_BOUGHT_TOGETHER } from './bought-together.ts';
 import { leaveLastOut, type UserSplit } from '../eval/split.ts';
-import { evaluate, weightGrid, type EvalCase, type Metrics, type ScoringModel } from '../eval/evaluate.ts';
-import { DEFAULT_HISTORY_POLICY } from '../model/events.ts';
+import { evaluate, evaluateScorer, weightGrid, type EvalCase, type Metrics, type ScoringModel } from '../eval/evaluate.ts';
+import { DEFAULT_HISTORY_POLICY, historyWeights } from '../model/events.ts';
+import { itemKnnScores } from '../model/scorers.ts';
 import type { FusionWeights } from '../model/fusion.ts';
 import {
   quantizeEmbeddings,
@@ -68,6 +71,8 @@ export interface Fitted {
   fusionWeights: FusionWeights;
   report: Report;
   splits: UserSplit[];
+  /** Every event of each user, oldest first (tables that are not evaluated may use all of them). */
+  userEvents: Array<Array<{ item: number; ts: number }>>;
   testCases: EvalCase[];
   validationCases: EvalCase[];
 }
@@ -77,6 +82,8 @@ const PROTOCOL = 'leave-last-out by time (last new item = test, previous = valid
 const MAX_TUNING_USERS = 1500;
 const NEAREST_PROTOTYPES = 10;
 const EASE_LAMBDA = 250;
+/** Candidate weights per step back in the history (see HistoryPolicy.recencyDecay), chosen on validation. */
+const RECENCY_DECAYS = [0.5, 0.7, 0.85, 0.97];
 
 export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): Promise<Fitted> {
   const log = options.log ?? console.log;
@@ -91,21 +98,44 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
   const n = data.items.length;
   const splits = leaveLastOut(data);
   const trainItems = splits.map((s) => [...new Set(s.train.map((e) => e.item))]);
-  const policy = DEFAULT_HISTORY_POLICY;
+  const evaluated = splits.flatMap((s, user) => (s.test && s.validation ? [{ ...s, user }] : []));
+  const validationCases: EvalCase[] = evaluated.map((s) => ({ user: s.user, history: s.train, exclude: rowMask(n, s.train.map((e) => e.item)), target: s.validation!.item }));
+  const testCases: EvalCase[] = evaluated.map((s) => ({
+    user: s.user,
+    history: [...s.train, s.validation!],
+    exclude: rowMask(n, [...s.train.map((e) => e.item), s.validation!.item]),
+    target: s.test!.item,
+  }));
+  const stride = Math.max(1, Math.ceil(validationCases.length / MAX_TUNING_USERS));
+  const tuningCases = validationCases.filter((_, i) => i % stride === 0);
 
   const popularity = fitPopularity(splits.map((s) => s.train), n, 30);
-  const cooccurrence = roundTrip(fitItemKnn(trainItems, n, DEFAULT_ITEM_KNN));
+  const tables: Array<{ name: Report['itemTable']; table: NeighborTable }> = [{ name: 'co-occurrence', table: roundTrip(fitItemKnn(trainItems, n, DEFAULT_ITEM_KNN)) }];
   lap('itemKnn');
   log(`item-kNN: ${DEFAULT_ITEM_KNN.k} neighbours per item (${seconds.itemKnn}s)`);
-  const useEase = options.ease ?? n <= EASE_MAX_ITEMS;
-  let ease: NeighborTable | undefined;
-  if (useEase) {
+  if (options.ease ?? n <= EASE_MAX_ITEMS) {
     const b = fitEase(trainItems, n, EASE_LAMBDA);
-    ease = roundTrip(truncateEase(b, DEFAULT_ITEM_KNN.k));
+    tables.push({ name: 'ease', table: roundTrip(truncateEase(b, DEFAULT_ITEM_KNN.k)) });
     b.dispose();
     lap('ease');
     log(`EASE (λ = ${EASE_LAMBDA}), truncated to ${DEFAULT_ITEM_KNN.k} neighbours per item (${seconds.ease}s)`);
   }
+  // How fast old events fade matters more than any model choice on basket data (the next item is usually bought
+  // with the latest ones): pick the table and the recency decay together, on validation, with item-kNN alone.
+  const validationMetrics: Record<string, Metrics> = {};
+  let choice = { name: tables[0]!.name, table: tables[0]!.table, decay: DEFAULT_HISTORY_POLICY.recencyDecay, ndcg10: -1 };
+  for (const { name, table } of tables) {
+    for (const decay of RECENCY_DECAYS) {
+      const decayPolicy = { ...DEFAULT_HISTORY_POLICY, recencyDecay: decay };
+      const metrics = evaluateScorer(n, tuningCases, (histories) => histories.map((h) => itemKnnScores(table, historyWeights(h, decayPolicy))));
+      validationMetrics[`itemKnn (${name}, recency decay ${decay})`] = metrics;
+      if (metrics.ndcg10 > choice.ndcg10) choice = { name, table, decay, ndcg10: metrics.ndcg10 };
+    }
+  }
+  const policy = { ...DEFAULT_HISTORY_POLICY, recencyDecay: choice.decay };
+  lap('choose');
+  log(`item-item table: ${choice.name}, recency decay ${choice.decay} (best on ${tuningCases.length} validation users)`);
+
   const prototypeOptions = { ...DEFAULT_PROTOTYPES, ...options.prototypes };
   const prototypes = fitPrototypes(trainItems, n, prototypeOptions);
   const prototypeTable = roundTrip(prototypes.table, n);
@@ -118,47 +148,26 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
   const quantized = quantizeEmbeddings(deep.embeddings, n, deepOptions.dim);
   lap('deep');
 
-  const evaluated = splits.flatMap((s, user) => (s.test && s.validation ? [{ ...s, user }] : []));
-  const validationCases: EvalCase[] = evaluated.map((s) => ({ user: s.user, history: s.train, exclude: rowMask(n, s.train.map((e) => e.item)), target: s.validation!.item }));
-  const testCases: EvalCase[] = evaluated.map((s) => ({
-    user: s.user,
-    history: [...s.train, s.validation!],
-    exclude: rowMask(n, [...s.train.map((e) => e.item), s.validation!.item]),
-    target: s.test!.item,
-  }));
-
   const model: ScoringModel = {
     itemCount: n,
     dim: deepOptions.dim,
     embeddings: dequantizeEmbeddings(quantized),
-    neighbors: cooccurrence,
+    neighbors: choice.table,
     prototypes: prototypeTable,
     nearestPrototypes: NEAREST_PROTOTYPES,
     popularity,
     tower: deep.tower,
     policy,
   };
-  log(`choosing the item-item table and tuning the fusion weights on validation (${validationCases.length} users)`);
-  const validation = evaluate(model, validationCases, []);
-  const validationMetrics: Record<string, Metrics> = { ...validation.singles, 'itemKnn (co-occurrence)': validation.singles.itemKnn };
-  let itemTable: Report['itemTable'] = 'co-occurrence';
-  if (ease) {
-    const withEase = evaluate({ ...model, neighbors: ease }, validationCases, []).singles.itemKnn;
-    validationMetrics['itemKnn (EASE top-k)'] = withEase;
-    if (withEase.ndcg10 > validation.singles.itemKnn.ndcg10) {
-      itemTable = 'ease';
-      model.neighbors = ease;
-      validationMetrics.itemKnn = withEase;
-    }
-  }
-  const stride = Math.max(1, Math.ceil(validationCases.length / MAX_TUNING_USERS));
-  const tuningCases = validationCases.filter((_, i) => i % stride === 0);
+  const itemTable = choice.name;
+  log(`tuning the fusion weights on validation`);
   const grid = evaluate(model, tuningCases, weightGrid(0.1)).fusions;
   const best = grid.reduce((a, b) => (b.metrics.ndcg10 > a.metrics.ndcg10 ? b : a));
   const fusionWeights = best.weights;
-  validationMetrics.fusion = evaluate(model, validationCases, [fusionWeights]).fusions[0]!.metrics;
+  const validation = evaluate(model, validationCases, [fusionWeights]);
+  Object.assign(validationMetrics, validation.singles, { fusion: validation.fusions[0]!.metrics });
   lap('tune');
-  log(`  item-item table: ${itemTable}; fusion weights ${JSON.stringify(fusionWeights)}`);
+  log(`  fusion weights ${JSON.stringify(fusionWeights)}`);
 
   log(`evaluating on ${testCases.length} test users`);
   const test = evaluate(model, testCases, [fusionWeights]);
@@ -173,7 +182,13 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
     test: { ...test.singles, fusion: test.fusions[0]!.metrics },
     seconds,
   };
-  return { model, quantized, prototypeSizes: prototypes.sizes, kMin: prototypeOptions.kMin, hidden: deepOptions.hidden, fusionWeights, report, splits, testCases, validationCases };
+  return { model, userEvents: eventsByUser(data), quantized, prototypeSizes: prototypes.sizes, kMin: prototypeOptions.kMin, hidden: deepOptions.hidden, fusionWeights, report, splits, testCases, validationCases };
+}
+
+function eventsByUser(data: Dataset): Array<Array<{ item: number; ts: number }>> {
+  const byUser: Array<Array<{ item: number; ts: number }>> = Array.from({ length: data.userCount }, () => []);
+  data.users.forEach((u, r) => byUser[u]!.push({ item: data.itemRows[r]!, ts: data.timestamps[r]! }));
+  return byUser;
 }
 
 /** The runtime reads the quantized table: evaluate exactly that. */
@@ -207,6 +222,7 @@ export async function exportBundle(fitted: Fitted, data: Dataset, dir: string, a
       items: new TextEncoder().encode(JSON.stringify(data.items)),
       embeddings: encodeEmbeddings(fitted.quantized),
       neighbors: encodeNeighbors(model.neighbors),
+      boughtTogether: encodeNeighbors(fitBoughtTogether(fitted.userEvents, model.itemCount)),
       prototypes: encodeNeighbors(model.prototypes),
       popularity: encodeVector(model.popularity),
       model: { modelTopology: artifacts!.modelTopology as object, weightSpecs: artifacts!.weightSpecs!, weightData: new Uint8Array(artifacts!.weightData as ArrayBuffer) },
@@ -222,6 +238,10 @@ export async function exportBundle(fitted: Fitted, data: Dataset, dir: string, a
           report.itemTable === 'ease'
             ? `EASE (λ ${EASE_LAMBDA}) truncated to the top ${model.neighbors.k} positive weights`
             : `co-occurrence cosine, shrink ${DEFAULT_ITEM_KNN.shrink}, min support ${DEFAULT_ITEM_KNN.minSupport}`,
+      },
+      boughtTogether: {
+        k: DEFAULT_BOUGHT_TOGETHER.k,
+        similarity: `baskets with both / (baskets with the item + ${DEFAULT_BOUGHT_TOGETHER.shrink}), min ${DEFAULT_BOUGHT_TOGETHER.minSupport} users`,
       },
       prototypes: { count: model.prototypes.count, topItems: model.prototypes.k, kMin: fitted.kMin, sizes: fitted.prototypeSizes, nearest: model.nearestPrototypes },
       model: { hidden: fitted.hidden, format: 'tfjs-layers' },

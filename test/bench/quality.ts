@@ -2,7 +2,8 @@
  * `npm run bench:quality [-- --out FILE] [--ml100k DIR]`: the recommendation-quality benchmark. For the committed
  * Online Retail shop and for MovieLens-100K (read from ../shared/data/ml-100k, never copied), the trainer's own
  * evaluation (temporal leave-last-out, full-catalog ranking, training items excluded) of every baseline, every
- * shipped scorer and the fusion, with training seconds; then MovieLens rating prediction by 5-fold CV.
+ * shipped scorer and the fusion, with training seconds; then MovieLens rating prediction by 5-fold CV
+ * (src/eval/ratings: user-CF and I-AutoRec fused with a tuned α).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { denseItemItemScorer, fitBpr } from '../../src/eval/baselines.ts';
 import { evaluateScorer, type Metrics } from '../../src/eval/evaluate.ts';
 import { historyWeights } from '../../src/model/events.ts';
 import { itemKnnScores } from '../../src/model/scorers.ts';
-import { parseUData } from '../../src/eval/ratings/data.ts';
+import { parseUData, runRatingBenchmark, formatRatingTable } from '../../src/eval/ratings/index.ts';
 
 const { values } = parseArgs({ options: { out: { type: 'string' }, ml100k: { type: 'string', default: '../shared/data/ml-100k' } } });
 
@@ -100,6 +101,12 @@ const results: Record<string, unknown> = {};
 results.onlineRetail = await benchmark('Online Retail (committed demo shop)', readDataset('data/online-retail/interactions.csv.gz', 'data/online-retail/items.csv'));
 if (existsSync(join(values.ml100k!, 'u.data.gz'))) {
   results.movieLens100k = await benchmark('MovieLens-100K (implicit)', movieLens(values.ml100k!));
+  console.log('\n## MovieLens-100K rating prediction (explicit ratings, 5-fold cross-validation)');
+  const ratings = await runRatingBenchmark(values.ml100k!);
+  if (ratings) {
+    console.log(`\n${formatRatingTable(ratings)}`);
+    results.movieLens100kRatings = ratings;
+  }
 } else {
   console.log(`\nMovieLens-100K skipped: ${values.ml100k}/u.data.gz not found (pass --ml100k DIR; the data is never committed).`);
 }

@@ -53,7 +53,7 @@ describe('loadBundle', () => {
     expect(Array.from(actual)).toEqual(Array.from(expected));
     // The manifest is always revalidated; the immutable files may come from the HTTP cache.
     expect(server.requests[0]).toMatchObject({ url: MANIFEST, init: { cache: 'no-cache' } });
-    expect(server.requests).toHaveLength(8); // the manifest and its seven files
+    expect(server.requests).toHaveLength(9); // the manifest and its eight files
   });
 
   it('downloads only manifest.json the second time', async () => {

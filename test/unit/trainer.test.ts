@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fitItemKnn } from '../../src/train/item-knn.ts';
 import { fitPopularity } from '../../src/train/popularity.ts';
+import { fitBoughtTogether } from '../../src/train/bought-together.ts';
 import { neighborsOf } from '../../src/model/scorers.ts';
 import { parseCsv } from '../../src/train/csv.ts';
 import { parseTimestamp, readDataset, readItems, InputError } from '../../src/train/ingest.ts';
@@ -22,6 +23,18 @@ describe('item-kNN fit', () => {
   it('drops pairs seen together by fewer users than the minimum support', () => {
     const table = fitItemKnn([[0, 1], [0, 2], [0, 2]], 3, { k: 2, shrink: 0, minSupport: 2 });
     expect(neighborsOf(table, 0).map(([j]) => j)).toEqual([2]);
+  });
+});
+
+describe('bought together', () => {
+  it('scores the shrunk share of baskets, and drops pairs fewer than minSupport users had together', () => {
+    // user 0: basket {0, 1} then basket {0, 2}; user 1: basket {0, 1}.
+    const table = fitBoughtTogether([[{ item: 0, ts: 1 }, { item: 1, ts: 1 }, { item: 0, ts: 2 }, { item: 2, ts: 2 }], [{ item: 0, ts: 5 }, { item: 1, ts: 5 }]], 3, { k: 5, shrink: 0, minSupport: 2 });
+    const n0 = neighborsOf(table, 0);
+    expect(n0.map(([j]) => j)).toEqual([1]); // {0, 2} was one user's basket only
+    expect(n0[0]![1]).toBeCloseTo(2 / 3, 2); // 2 of the 3 baskets holding item 0
+    expect(neighborsOf(table, 1)[0]![1]).toBeCloseTo(1, 2); // both baskets holding item 1
+    expect(neighborsOf(table, 2)).toEqual([]);
   });
 });
 
