@@ -16,6 +16,7 @@ import { fitDeep, DEFAULT_DEEP, type DeepOptions } from './deep.ts';
 import { fitEase, truncateEase, EASE_MAX_ITEMS } from './ease.ts';
 import { fitPrototypes, DEFAULT_PROTOTYPES, type PrototypeOptions } from './prototypes.ts';
 import { fitBoughtTogether, DEFAULT_BOUGHT_TOGETHER } from './bought-together.ts';
+import { embedColdItems } from './content.ts';
 import { leaveLastOut, type UserSplit } from '../eval/split.ts';
 import { evaluate, evaluateScorer, weightGrid, type EvalCase, type Metrics, type ScoringModel } from '../eval/evaluate.ts';
 import { DEFAULT_HISTORY_POLICY, historyWeights } from '../model/events.ts';
@@ -145,8 +146,11 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
   const deepOptions = { ...DEFAULT_DEEP, ...options.deep };
   log(`training the deep model (${deepOptions.epochs} epochs on ${tf.getBackend()})`);
   const deep = await fitDeep(splits.map((s) => s.train), n, policy, deepOptions, (epoch, loss) => log(`  epoch ${epoch}/${deepOptions.epochs}: loss ${loss.toFixed(4)}`));
+  const known = rowMask(n, trainItems.flat());
+  const coldItems = embedColdItems(data.items, deep.embeddings, deepOptions.dim, known);
   const quantized = quantizeEmbeddings(deep.embeddings, n, deepOptions.dim);
   lap('deep');
+  if (coldItems) log(`  ${coldItems} items without training interactions embedded from their title, category and price`);
 
   const model: ScoringModel = {
     itemCount: n,

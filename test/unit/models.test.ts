@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { fitEase, invertSpd, truncateEase } from '../../src/train/ease.ts';
 import { fitPrototypes } from '../../src/train/prototypes.ts';
+import { embedColdItems } from '../../src/train/content.ts';
 import { userKnnScores, neighborsOf } from '../../src/model/scorers.ts';
 import { buildNeighborTable } from '../../src/bundle/codecs.ts';
 import { weightGrid } from '../../src/eval/evaluate.ts';
@@ -72,6 +73,25 @@ describe('user prototypes', () => {
     expect(scores[0]).toBeCloseTo(sim * 1, 5);
     expect(scores[1]).toBeCloseTo(sim * (128 / 255), 5);
     expect(scores[2]).toBe(0); // prototype 1 shares nothing with the history
+  });
+});
+
+describe('cold-start item embeddings', () => {
+  it('place a new item near the known items whose title, category and price it shares', () => {
+    const items = [
+      { id: 'a', title: 'RED HEART LANTERN', category: 'Lights', price: 3 },
+      { id: 'b', title: 'RED HEART CANDLE', category: 'Lights', price: 2 },
+      { id: 'c', title: 'BLUE SPACEBOY LUNCH BOX', category: 'Kitchen', price: 2 },
+      { id: 'd', title: 'SPACEBOY LUNCH BAG', category: 'Kitchen', price: 2 },
+      { id: 'new', title: 'RED HEART LANTERN LARGE', category: 'Lights', price: 4 },
+    ];
+    const embeddings = Float32Array.from([1, 0, 0.9, 0.1, 0, 1, 0.1, 0.9, 0, 0]);
+    const known = Uint8Array.from([1, 1, 1, 1, 0]);
+    expect(embedColdItems(items, embeddings, 2, known, 0.1)).toBe(1);
+    const [x, y] = [embeddings[8]!, embeddings[9]!];
+    expect(x).toBeGreaterThan(0.5); // the lantern family's direction
+    expect(x).toBeGreaterThan(3 * Math.abs(y));
+    expect([...embeddings.slice(0, 8)]).toEqual([...Float32Array.from([1, 0, 0.9, 0.1, 0, 1, 0.1, 0.9])]); // known rows untouched
   });
 });
 
