@@ -94,17 +94,8 @@ export function loadMovieLens100k(dataDir: string): MovieLensRatings {
   return parseUData(text);
 }
 
-/** mulberry32: a small seeded PRNG giving floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's seeded PRNG (mulberry32), floats in [0, 1). */
+export { mulberry32 as rng } from '../../train/random.ts';
 
 /** Standard normal deviates from a uniform source (Box–Muller). */
 export function gaussian(random: () => number): () => number {
