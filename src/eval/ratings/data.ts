@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { mulberry32 } from '../../train/random.ts';
 
 /** A set of (user, item, rating) triples over dense 0-based ids. Parallel arrays, one entry per rating. */
 export interface RatingSet {
@@ -95,7 +96,7 @@ export function loadMovieLens100k(dataDir: string): MovieLensRatings {
 }
 
 /** The project's seeded PRNG (mulberry32), floats in [0, 1). */
-export { mulberry32 as rng } from '../../train/random.ts';
+export const rng = mulberry32;
 
 /** Standard normal deviates from a uniform source (Box–Muller). */
 export function gaussian(random: () => number): () => number {
