@@ -7,6 +7,8 @@ const PORT = 4173;
 
 export default defineConfig({
   testDir: 'test/e2e',
+  // Writes the widget tests' hostile bundle into public/bundles/ and dist/bundles/ (both git-ignored).
+  globalSetup: './test/e2e/global-setup.ts',
   // tfjs on software WebGL/WebGPU is CPU-heavy: one browser at a time keeps a 2-core CI machine responsive.
   workers: 1,
   timeout: 180_000,

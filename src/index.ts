@@ -8,3 +8,11 @@ export type { TrackEvent, HistoryEvent } from './history/event.ts';
 export type { ItemMeta } from './bundle/manifest.ts';
 export type { ScorerName } from './model/fusion.ts';
 export type { Recommendation, Recommendations, RecommendOptions, SimilarItem, SimilarItems, SimilarOptions, Stats } from './engine/types.ts';
+export type { BoughtTogetherOptions, Contributions, ItemList, ListedItem, ListOptions, PageContext, RecentlyViewedOptions, TrendingOptions } from './engine/types.ts';
+export type { BoostRule, ItemMatch, PinRule, RankingRules } from './rank/rules.ts';
+export type { Reason, ReasonKind } from './rank/explain.ts';
+export type { HistoryChange, HistoryListener } from './client/history-signal.ts';
+export { diversify } from './rank/diversity.ts';
+// The page-wide recommender that <localrank-shelf> elements share (the element itself: src/widget/index.ts).
+export { sharedRecommender, disposeSharedRecommenders, type HistoryChangedDetail, type SharedRecommenderOptions } from './widget/registry.ts';
+export type { ShelfErrorDetail, ShelfItemDetail, ShelfRenderDetail, Placement } from './widget/shelf.ts';

@@ -1,126 +1,248 @@
 /**
- * Picks the compute backend by measurement: every backend that starts runs the real scoring path (user tower, then
- * E·u, then read-back) a few times, its scores are checked against the plain-JS reference, and the fastest correct
- * one wins. Preference order means nothing here: on these machines both GPU backends are CPU-emulated (DESIGN.md).
+ * Picks the compute backend by measurement, and remembers the measurement per device and bundle version.
+ *
+ * Every candidate scores the real catalog with a realistic user vector: first once, checked against the plain-JS
+ * reference, then a few timed runs; the fastest correct one wins. Preference order means nothing here: on these
+ * machines both GPU backends are CPU-emulated (DESIGN.md).
+ *
+ * - A requested backend is the only candidate; BACKEND_UNAVAILABLE if it cannot start or scores wrongly.
+ * - 'auto', first visit: the two backends that start in milliseconds (wasm, cpu) are measured before the first
+ *   answer; the GPU backends, whose start-up costs up to seconds of shader compilation, are measured afterwards while
+ *   the recommender is idle, and the recommender switches if one of them is faster. Each step is saved.
+ * - 'auto', later visits: the saved winner starts directly (checked once against the reference), and any backend
+ *   not yet measured is measured when idle. A software WebGPU adapter is never measured in 'auto': it emulates the
+ *   GPU on the same CPU that the cpu and wasm backends use directly, so it cannot be the faster one.
  */
-import * as tf from '@tensorflow/tfjs';
 import { RecommenderError } from '../errors.ts';
-import { dotScores } from '../model/scorers.ts';
+import type { QuantizedEmbeddings } from '../bundle/codecs.ts';
+import type { BundleCache } from '../bundle/cache.ts';
 import type { Backend, BackendTiming } from './backends.ts';
-import { startBackend } from './start.ts';
-import { EmbeddingScorer } from './scorer.ts';
+import { checkRows, relativeError, Unavailable, type ScoreKernel } from './kernel.ts';
+import { JsKernel } from './kernel-js.ts';
+import { WasmKernel } from './kernel-wasm.ts';
 
-/** Cheap backends first, so a slow one can be cut short once it cannot win. */
-const PROBE_ORDER: readonly Backend[] = ['cpu', 'wasm', 'webgl', 'webgpu'];
+/** Measured before the first answer (milliseconds to start), then when idle (shader compilation). */
+const QUICK: readonly Backend[] = ['wasm', 'cpu'];
+const LATER: readonly Backend[] = ['webgl', 'webgpu'];
 const TIMED_RUNS = 7;
-/** A backend is cut short only after this many timed runs, and only when its median is CUT_FACTOR × the best's. */
-const RUNS_BEFORE_CUT = 3;
+/** A backend stops being timed once its median is CUT_FACTOR × the best's: it cannot win. */
 const CUT_FACTOR = 3;
-/** Relative to the largest reference score; float32 sums in another order stay far below this. */
-const SCORE_TOLERANCE = 1e-3;
+/** Relative to the largest reference score; float32 sums and the wasm kernel's int16 query stay far below this. */
+export const SCORE_TOLERANCE = 1e-3;
+/** Bump when kernels change enough that saved timings no longer describe them. */
+const CALIBRATION_VERSION = 1;
 
-export interface ScoringModel {
-  embeddings: Float32Array;
-  dim: number;
-  /** Already loaded on the cpu backend: the reference. */
-  tower: tf.LayersModel;
-  /** For each probed backend's own copy of the tower. */
-  towerArtifacts: tf.io.ModelArtifacts;
+export interface CalibrationRecord {
+  version: number;
+  bundleVersion: string;
+  device: string;
+  measuredAt: string;
+  timings: BackendTiming[];
+  /** False while backends remain to be measured. */
+  complete: boolean;
 }
 
-export interface Selection {
-  scorer: EmbeddingScorer;
-  timings: BackendTiming[];
+/** Where a calibration is kept between visits (the bundle cache; see calibrationStore). */
+export interface CalibrationStore {
+  read(): Promise<CalibrationRecord | undefined>;
+  write(record: CalibrationRecord): Promise<void>;
+}
+
+export interface CalibrationState {
+  /** measured: on this visit; cache: saved by an earlier visit on this device; requested: an explicit backend. */
+  source: 'measured' | 'cache' | 'requested';
+  /** False while some backends are still to be measured (in the background, when idle). */
+  complete: boolean;
+  /** The device description the saved calibration is keyed by. */
+  device: string;
+  /** Time spent choosing before the first answer, ms. */
+  startMs: number;
+}
+
+/** A calibration saved in the bundle cache under `key`, valid for one bundle version on one device. */
+export function calibrationStore(cache: BundleCache, key: string, bundleVersion: string, device: string): CalibrationStore {
+  return {
+    async read() {
+      const bytes = await cache.get(key);
+      if (!bytes) return undefined;
+      try {
+        const record = JSON.parse(new TextDecoder().decode(bytes)) as CalibrationRecord;
+        const valid = record.version === CALIBRATION_VERSION && record.bundleVersion === bundleVersion && record.device === device && Array.isArray(record.timings);
+        return valid ? record : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async write(record) {
+      await cache.put(key, new TextEncoder().encode(JSON.stringify(record)));
+    },
+  };
+}
+
+/** What identifies "this device" for saved timings: the browser build and the CPU it runs on. */
+export function deviceDescription(): string {
+  const nav = (globalThis as { navigator?: { userAgent?: string; hardwareConcurrency?: number; deviceMemory?: number } }).navigator;
+  if (!nav) return 'unknown device';
+  return [nav.userAgent ?? 'unknown browser', `${nav.hardwareConcurrency ?? '?'} threads`, nav.deviceMemory ? `${nav.deviceMemory} GB` : ''].filter(Boolean).join('; ');
+}
+
+export interface ScoringInput {
+  embeddings: QuantizedEmbeddings;
+  /** A realistic user vector (the tower's output for a pooled history). */
+  probe: Float32Array;
+}
+
+export class Calibration {
+  private constructor(
+    private readonly input: ScoringInput,
+    private readonly store: CalibrationStore,
+    readonly timings: BackendTiming[],
+    private state: CalibrationState,
+    private best: { backend: Backend; medianMs: number },
+    private readonly bundleVersion: string,
+  ) {}
+
+  get current(): CalibrationState {
+    return { ...this.state };
+  }
+
+  /** The backend to answer with now, and the calibration to finish later (see finish()). */
+  static async start(input: ScoringInput, requested: Backend | 'auto', store: CalibrationStore, bundleVersion: string, device: string): Promise<{ calibration: Calibration; kernel: ScoreKernel }> {
+    const started = performance.now();
+    const done = (timings: BackendTiming[], kernel: ScoreKernel, medianMs: number, source: CalibrationState['source'], complete: boolean) => ({
+      calibration: new Calibration(input, store, timings, { source, complete, device, startMs: performance.now() - started }, { backend: kernel.backend, medianMs }, bundleVersion),
+      kernel,
+    });
+    if (requested !== 'auto') {
+      const { timing, kernel } = await measure(requested, true, input, Infinity);
+      if (!kernel) throw new RecommenderError('BACKEND_UNAVAILABLE', `${requested}: ${timing.reason}`);
+      return done([timing], kernel, timing.medianMs!, 'requested', true);
+    }
+    const saved = await store.read().catch(() => undefined);
+    const winner = saved && fastest(saved.timings);
+    if (saved && winner) {
+      const kernel = await verified(winner.backend, input).catch(() => undefined);
+      if (kernel) return done(saved.timings, kernel, winner.medianMs!, 'cache', saved.complete);
+    }
+    const timings: BackendTiming[] = [];
+    let best: { kernel: ScoreKernel; medianMs: number } | undefined;
+    for (const backend of QUICK) {
+      const { timing, kernel } = await measure(backend, false, input, best?.medianMs ?? Infinity);
+      timings.push(timing);
+      if (!kernel) continue;
+      if (best && best.medianMs <= timing.medianMs!) kernel.dispose();
+      else {
+        best?.kernel.dispose();
+        best = { kernel, medianMs: timing.medianMs! };
+      }
+    }
+    if (!best) throw new RecommenderError('BACKEND_UNAVAILABLE', `no compute backend can score here (${timings.map((t) => `${t.backend}: ${t.reason}`).join('; ')})`);
+    const result = done(timings, best.kernel, best.medianMs, 'measured', false);
+    await result.calibration.save();
+    return result;
+  }
+
+  /**
+   * Measures the backends not measured yet, each once `idle()` resolves; `adopt` receives a faster kernel than the
+   * current one. `stopped()` true ends it early. Saves the result.
+   */
+  async finish(idle: () => Promise<void>, adopt: (kernel: ScoreKernel) => void, stopped: () => boolean): Promise<void> {
+    if (this.state.complete) return;
+    for (const backend of LATER) {
+      if (this.timings.some((t) => t.backend === backend)) continue;
+      await idle();
+      if (stopped()) return;
+      const { timing, kernel } = await measure(backend, false, this.input, this.best.medianMs);
+      this.timings.push(timing);
+      if (kernel && !stopped() && timing.medianMs! < this.best.medianMs) {
+        this.best = { backend, medianMs: timing.medianMs! };
+        adopt(kernel);
+      } else {
+        kernel?.dispose();
+      }
+      await this.save();
+    }
+    this.state = { ...this.state, complete: true };
+    await this.save();
+  }
+
+  private async save(): Promise<void> {
+    const complete = LATER.every((b) => this.timings.some((t) => t.backend === b));
+    const record: CalibrationRecord = { version: CALIBRATION_VERSION, bundleVersion: this.bundleVersion, device: this.state.device, measuredAt: new Date().toISOString(), timings: this.timings, complete };
+    await this.store.write(record).catch(() => undefined); // a cache that cannot write costs a re-measurement, nothing else
+  }
+}
+
+function fastest(timings: readonly BackendTiming[]): BackendTiming | undefined {
+  return timings.filter((t) => t.status === 'ok' && typeof t.medianMs === 'number').sort((a, b) => a.medianMs! - b.medianMs!)[0];
+}
+
+/** Starts a kernel for `backend`; throws Unavailable (or anything else) when it cannot. */
+export async function createKernel(backend: Backend, embeddings: QuantizedEmbeddings, explicit: boolean): Promise<ScoreKernel> {
+  switch (backend) {
+    case 'cpu':
+      return new JsKernel(embeddings);
+    case 'wasm':
+      return WasmKernel.create(embeddings);
+    case 'webgl':
+      return (await import('./kernel-webgl.ts')).WebGlKernel.create(embeddings);
+    case 'webgpu':
+      return (await import('./kernel-webgpu.ts')).WebGpuKernel.create(embeddings, { acceptFallbackAdapter: explicit });
+  }
 }
 
 /**
- * `requested` 'auto' probes every backend (a software WebGPU adapter excepted, see startBackend); a named backend is
- * the only candidate, and BACKEND_UNAVAILABLE is thrown if it cannot start or gives wrong scores. Leaves the chosen
- * backend current.
+ * The saved winner, started, and for a GPU backend checked once more against the reference: a driver can change
+ * under the same browser. The cpu and wasm kernels are this runtime's own deterministic code, checked when the
+ * record was made by this very browser build (the record's device key includes the user agent).
  */
-export async function selectBackend(model: ScoringModel, probe: Float32Array, requested: Backend | 'auto'): Promise<Selection> {
-  const reference = await referenceScores(model, probe);
-  const candidates = requested === 'auto' ? PROBE_ORDER : [requested];
-  const timings: BackendTiming[] = [];
-  let best: { scorer: EmbeddingScorer; medianMs: number } | undefined;
-  for (const backend of candidates) {
-    const { timing, scorer } = await measure(backend, requested === backend, model, probe, reference, best?.medianMs ?? Infinity);
-    timings.push(timing);
-    if (!scorer) continue;
-    if (best && best.medianMs <= timing.medianMs!) {
-      scorer.dispose();
-    } else {
-      best?.scorer.dispose();
-      best = { scorer, medianMs: timing.medianMs! };
-    }
-  }
-  if (!best) {
-    const why = timings.map((t) => `${t.backend}: ${t.reason}`).join('; ');
-    throw new RecommenderError('BACKEND_UNAVAILABLE', `no compute backend can score here (${why})`);
-  }
-  if (!(await tf.setBackend(best.scorer.backend))) {
-    throw new RecommenderError('BACKEND_UNAVAILABLE', `${best.scorer.backend}: could not be made current again after probing`);
-  }
-  return { scorer: best.scorer, timings };
-}
-
-/** The tower on tfjs-cpu, then plain-JS dot products: the reference every backend is checked against. */
-async function referenceScores(model: ScoringModel, probe: Float32Array): Promise<Float32Array> {
-  const why = await startBackend('cpu');
-  if (why) throw new RecommenderError('BACKEND_UNAVAILABLE', `cpu: ${why}`);
-  const user = tf.tidy(() => model.tower.predict(tf.tensor2d(probe, [1, model.dim])) as tf.Tensor);
-  const u = (await user.data()) as Float32Array;
-  user.dispose();
-  return dotScores(model.embeddings, model.dim, u);
-}
-
-async function measure(
-  backend: Backend,
-  explicit: boolean,
-  model: ScoringModel,
-  probe: Float32Array,
-  reference: Float32Array,
-  bestMedianMs: number,
-): Promise<{ timing: BackendTiming; scorer?: EmbeddingScorer }> {
-  let started = performance.now();
-  const why = await startBackend(backend, { acceptFallbackAdapter: explicit });
-  if (why) return { timing: { backend, status: 'unavailable', reason: why } };
-  const initMs = performance.now() - started;
-  let scorer: EmbeddingScorer | undefined;
+async function verified(backend: Backend, input: ScoringInput): Promise<ScoreKernel> {
+  const kernel = await createKernel(backend, input.embeddings, false);
+  if (backend === 'cpu' || backend === 'wasm') return kernel;
   try {
-    scorer = await EmbeddingScorer.create(backend, model.embeddings, model.dim, model.towerArtifacts);
+    const error = relativeError(input.embeddings, input.probe, await kernel.score(input.probe), checkRows(input.embeddings.count));
+    if (!(error <= SCORE_TOLERANCE)) throw new Error(`scores differ from the reference by ${error}`);
+    return kernel;
+  } catch (error) {
+    kernel.dispose();
+    throw error;
+  }
+}
+
+/** Starts, checks and times one backend; returns its kernel when it is usable. */
+export async function measure(backend: Backend, explicit: boolean, input: ScoringInput, bestMedianMs: number): Promise<{ timing: BackendTiming; kernel?: ScoreKernel }> {
+  const { embeddings, probe } = input;
+  let started = performance.now();
+  let kernel: ScoreKernel;
+  try {
+    kernel = await createKernel(backend, embeddings, explicit);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { timing: { backend, status: error instanceof Unavailable ? 'unavailable' : 'failed', reason } };
+  }
+  const initMs = performance.now() - started;
+  try {
     started = performance.now();
-    const first = await scorer.scoreHistory(probe);
+    const first = await kernel.score(probe);
     const firstRunMs = performance.now() - started;
-    const maxError = relativeError(first, reference);
+    const maxError = relativeError(embeddings, probe, first, checkRows(embeddings.count));
     if (!(maxError <= SCORE_TOLERANCE)) {
-      scorer.dispose();
+      kernel.dispose();
       const reason = `scores differ from the CPU reference by ${maxError} (tolerance ${SCORE_TOLERANCE})`;
       return { timing: { backend, status: 'incorrect', reason, initMs, firstRunMs, maxError } };
     }
     const times: number[] = [];
     for (let run = 0; run < TIMED_RUNS; run++) {
       started = performance.now();
-      await scorer.scoreHistory(probe);
+      await kernel.score(probe);
       times.push(performance.now() - started);
-      if (times.length >= RUNS_BEFORE_CUT && median(times) > CUT_FACTOR * bestMedianMs) break; // cannot win: spare the start-up time
+      if (median(times) > CUT_FACTOR * bestMedianMs) break; // cannot win: spare the time
     }
-    return { timing: { backend, status: 'ok', initMs, firstRunMs, medianMs: median(times), runs: times.length, maxError }, scorer };
+    return { timing: { backend, status: 'ok', initMs, firstRunMs, medianMs: median(times), runs: times.length, maxError }, kernel };
   } catch (error) {
-    scorer?.dispose();
+    kernel.dispose();
     return { timing: { backend, status: 'failed', reason: error instanceof Error ? error.message : String(error), initMs } };
   }
-}
-
-function relativeError(scores: Float32Array, reference: Float32Array): number {
-  if (scores.length !== reference.length) return Infinity;
-  let scale = 0;
-  let error = 0;
-  for (let i = 0; i < reference.length; i++) {
-    scale = Math.max(scale, Math.abs(reference[i]!));
-    error = Math.max(error, Math.abs(scores[i]! - reference[i]!)); // a NaN score makes the error NaN: rejected
-  }
-  return error / Math.max(scale, 1e-12);
 }
 
 function median(values: readonly number[]): number {

@@ -31,24 +31,32 @@ export class MemoryCache implements BundleCache {
 
 /** The Cache API; keys must be absolute http(s) URLs. */
 class BrowserCache implements BundleCache {
+  /** Opened once: every file of a bundle is read in parallel at start-up. */
+  private opened: Promise<Cache> | undefined;
+
   constructor(
     private readonly storage: CacheStorage,
     private readonly name: string,
   ) {}
 
+  private open(): Promise<Cache> {
+    return (this.opened ??= this.storage.open(this.name));
+  }
+
   async get(key: string): Promise<Uint8Array | undefined> {
-    const response = await (await this.storage.open(this.name)).match(key);
+    const response = await (await this.open()).match(key);
     return response ? new Uint8Array(await response.arrayBuffer()) : undefined;
   }
   async put(key: string, bytes: Uint8Array): Promise<void> {
     const body = bytes as Uint8Array<ArrayBuffer>;
-    await (await this.storage.open(this.name)).put(key, new Response(body, { headers: { 'content-type': 'application/octet-stream' } }));
+    await (await this.open()).put(key, new Response(body, { headers: { 'content-type': 'application/octet-stream' } }));
   }
   async retain(keep: ReadonlySet<string>): Promise<void> {
-    const cache = await this.storage.open(this.name);
+    const cache = await this.open();
     for (const request of await cache.keys()) if (!keep.has(request.url)) await cache.delete(request);
   }
   async clear(): Promise<void> {
+    this.opened = undefined;
     await this.storage.delete(this.name);
   }
 }
@@ -65,8 +73,13 @@ export function openBundleCache(manifestUrl: string, onWarning: (message: string
   return new BrowserCache(caches, `localrank-bundle ${manifestUrl}`);
 }
 
-/** Storage trouble (quota, private mode, eviction) costs a download, never a failure: errors become warnings. */
+/**
+ * Storage trouble (quota, private mode, eviction) costs a download, never a failure: errors become warnings. After
+ * clear() (the shopper's forget()) nothing is written any more: a late write (a file still being stored, a backend
+ * measurement finishing) must not bring the cache back.
+ */
 export function guardCache(cache: BundleCache, onWarning: (message: string) => void): BundleCache {
+  let cleared = false;
   const guard = async <T>(what: string, fallback: T, op: () => Promise<T>): Promise<T> => {
     try {
       return await op();
@@ -77,8 +90,8 @@ export function guardCache(cache: BundleCache, onWarning: (message: string) => v
   };
   return {
     get: (key) => guard('read', undefined, () => cache.get(key)),
-    put: (key, bytes) => guard('write', undefined, () => cache.put(key, bytes)),
+    put: (key, bytes) => (cleared ? Promise.resolve() : guard('write', undefined, () => cache.put(key, bytes))),
     retain: (keep) => guard('cleanup', undefined, () => cache.retain(keep)),
-    clear: () => guard('clear', undefined, () => cache.clear()),
+    clear: () => ((cleared = true), guard('clear', undefined, () => cache.clear())),
   };
 }

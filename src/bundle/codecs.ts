@@ -1,12 +1,32 @@
 /**
  * Binary codecs for the bundle's large parts: little-endian, typed-array friendly, each file starting with a
- * 16-byte header (magic, then three uint32 fields). Decoders only create views over the given bytes after checking
- * that the header's sizes match the byte length exactly, so a corrupt header cannot make them allocate.
+ * 16-byte header (magic, then three uint32 fields). Decoders check the header's sizes against the byte length before
+ * they allocate anything, so a corrupt header cannot make them allocate.
+ *
+ * Layout, version 2 (what the encoders write; version 1 files still decode): the same numbers as version 1, laid out
+ * so that gzip and brotli find the structure. Float32 arrays are split into four byte planes (the exponent bytes of
+ * similar numbers repeat; the low mantissa byte of a rounded scale is always zero); embeddings are stored one
+ * dimension after another (each dimension has its own value distribution); neighbour rows store their item ids in
+ * ascending order as variable-length gaps, with the weights in the same order. Measured on the demo shop (64
+ * dimensions, 20 neighbours, brotli 11): embeddings 65.2 → 61.3 bytes per item, neighbours 44.4 → 38.3.
  */
 import { RecommenderError } from '../errors.ts';
 
 const HEADER_BYTES = 16;
-const MAGIC = { embeddings: 0x4d45524c, neighbors: 0x424e524c, vector: 0x3146524c } as const; // 'LREM', 'LRNB', 'LRF1'
+// 'LREM', 'LRNB', 'LRF1' (version 1) and 'LRE2', 'LRN2', 'LRF2' (version 2), as little-endian uint32.
+const MAGIC = { embeddings: 0x4d45524c, neighbors: 0x424e524c, vector: 0x3146524c } as const;
+const MAGIC_V2 = { embeddings: 0x3245524c, neighbors: 0x324e524c, vector: 0x3246524c } as const;
+/** Neighbour header flag: the first id of row r is stored relative to r (item-item tables, where ids cluster). */
+const RELATIVE_FIRST_ID = 1 << 8;
+/** No decoded neighbour table may need more than this many bytes, whatever its header says. */
+const MAX_TABLE_BYTES = 2 ** 31;
+/**
+ * Version 2 stores rows sparse, so a table decodes larger than its file, but only in proportion: an empty row costs at
+ * least 5 bytes and decodes to k·(id bytes + 1), at most 255·5 for k ≤ 255 (shipped tables expand 1.2–2×). A header
+ * claiming more (a 22-byte file of "one row of 4·10⁸ slots" would allocate 2 GB) is refused before anything is allocated.
+ */
+const MAX_TABLE_EXPANSION = 256;
+const MIN_TABLE_BUDGET = 2 ** 20;
 
 /** Item embeddings quantized to int8 with one float32 scale per row: value ≈ scale[row] · q. */
 export interface QuantizedEmbeddings {
@@ -16,6 +36,19 @@ export interface QuantizedEmbeddings {
   values: Int8Array;
 }
 
+/**
+ * Rounds a positive scale up to 11 significant bits (the precision of float16, with float32's range). The relative
+ * change is below 2⁻¹⁰, a quarter of the int8 rounding step, and the rounded scales compress to about 2 bytes.
+ */
+export function roundScale(scale: number): number {
+  if (!(scale > 0) || !Number.isFinite(scale)) return scale;
+  const f = new Float32Array([scale]);
+  const bits = new Uint32Array(f.buffer);
+  const low = bits[0]! & 0x1fff;
+  if (low !== 0) bits[0] = (bits[0]! & ~0x1fff) + 0x2000; // carries into the exponent when the mantissa overflows
+  return f[0]!;
+}
+
 export function quantizeEmbeddings(matrix: Float32Array, count: number, dim: number): QuantizedEmbeddings {
   if (matrix.length !== count * dim) throw new RangeError(`matrix has ${matrix.length} values, expected ${count}×${dim}`);
   const scales = new Float32Array(count);
@@ -23,10 +56,10 @@ export function quantizeEmbeddings(matrix: Float32Array, count: number, dim: num
   for (let r = 0; r < count; r++) {
     let max = 0;
     for (let c = 0; c < dim; c++) max = Math.max(max, Math.abs(matrix[r * dim + c]!));
-    const scale = max / 127;
+    const scale = roundScale(max / 127);
     scales[r] = scale;
-    if (scale === 0) continue;
-    for (let c = 0; c < dim; c++) values[r * dim + c] = Math.round(matrix[r * dim + c]! / scales[r]!);
+    if (!(scale > 0)) continue;
+    for (let c = 0; c < dim; c++) values[r * dim + c] = Math.max(-127, Math.min(127, Math.round(matrix[r * dim + c]! / scales[r]!)));
   }
   return { count, dim, scales, values };
 }
@@ -40,30 +73,58 @@ export function dequantizeEmbeddings(q: QuantizedEmbeddings): Float32Array {
   return out;
 }
 
+/** The float32 rows `rows` of the quantized matrix, in that order (exactly the values dequantizeEmbeddings gives). */
+export function dequantizeRows(q: QuantizedEmbeddings, rows: ArrayLike<number>): Float32Array {
+  const out = new Float32Array(rows.length * q.dim);
+  for (let h = 0; h < rows.length; h++) {
+    const r = rows[h]!;
+    const scale = q.scales[r]!;
+    for (let c = 0; c < q.dim; c++) out[h * q.dim + c] = scale * q.values[r * q.dim + c]!;
+  }
+  return out;
+}
+
 export function encodeEmbeddings(q: QuantizedEmbeddings): Uint8Array {
-  const bytes = new Uint8Array(HEADER_BYTES + 4 * q.count + q.count * q.dim);
-  writeHeader(bytes, MAGIC.embeddings, q.count, q.dim, 0);
-  bytes.set(new Uint8Array(q.scales.buffer, q.scales.byteOffset, q.scales.byteLength), HEADER_BYTES);
-  bytes.set(new Uint8Array(q.values.buffer, q.values.byteOffset, q.values.byteLength), HEADER_BYTES + 4 * q.count);
+  const { count, dim } = q;
+  const bytes = new Uint8Array(HEADER_BYTES + 4 * count + count * dim);
+  writeHeader(bytes, MAGIC_V2.embeddings, count, dim, 0);
+  writePlanes(bytes, HEADER_BYTES, q.scales);
+  const base = HEADER_BYTES + 4 * count;
+  for (let r = 0; r < count; r++) for (let c = 0; c < dim; c++) bytes[base + c * count + r] = q.values[r * dim + c]! & 0xff;
   return bytes;
 }
 
 export function decodeEmbeddings(bytes: Uint8Array, file = 'embeddings'): QuantizedEmbeddings {
-  const [count, dim] = readHeader(bytes, MAGIC.embeddings, file);
+  const [magic, count, dim] = readHeader(bytes, [MAGIC.embeddings, MAGIC_V2.embeddings], file);
   expectLength(bytes, HEADER_BYTES + 4 * count + count * dim, file, `${count} rows of ${dim} int8 values`);
-  const buffer = aligned(bytes);
-  return {
-    count,
-    dim,
-    scales: new Float32Array(buffer.buffer, buffer.byteOffset + HEADER_BYTES, count),
-    values: new Int8Array(buffer.buffer, buffer.byteOffset + HEADER_BYTES + 4 * count, count * dim),
-  };
+  if (magic === MAGIC.embeddings) {
+    const buffer = aligned(bytes);
+    return {
+      count,
+      dim,
+      scales: new Float32Array(buffer.buffer, buffer.byteOffset + HEADER_BYTES, count),
+      values: new Int8Array(buffer.buffer, buffer.byteOffset + HEADER_BYTES + 4 * count, count * dim),
+    };
+  }
+  const scales = readPlanes(bytes, HEADER_BYTES, count);
+  const values = new Int8Array(count * dim);
+  const planes = new Int8Array(bytes.buffer, bytes.byteOffset + HEADER_BYTES + 4 * count, count * dim);
+  // Transposed in blocks of rows, so that the writes stay in cache.
+  const BLOCK = 256;
+  for (let start = 0; start < count; start += BLOCK) {
+    const end = Math.min(count, start + BLOCK);
+    for (let c = 0; c < dim; c++) {
+      const plane = c * count;
+      for (let r = start; r < end; r++) values[r * dim + c] = planes[plane + r]!;
+    }
+  }
+  return { count, dim, scales, values };
 }
 
 /**
- * Sparse rows of (item, weight), strongest first: the top-k neighbours of each item, or the top items of each user
- * prototype. Weights are uint8 with one float32 scale per row (weight ≈ scale[row] · q / 255); unused slots hold the
- * sentinel id `emptySlot(ids)` and weight 0.
+ * Sparse rows of (item, weight), strongest first (ties: lower id first): the top-k neighbours of each item, or the
+ * top items of each user prototype. Weights are uint8 with one float32 scale per row (weight ≈ scale[row] · q / 255);
+ * unused slots, at the end of a row, hold the sentinel id `emptySlot(ids)` and weight 0.
  */
 export interface NeighborTable {
   count: number;
@@ -75,7 +136,10 @@ export interface NeighborTable {
 
 export const emptySlot = (ids: Uint16Array | Uint32Array): number => (ids instanceof Uint16Array ? 0xffff : 0xffffffff);
 
-/** Builds a table from per-row lists of [item row, weight] (items below `idLimit`), sorting and truncating each to k. */
+/**
+ * Builds a table from per-row lists of [item row, weight] (items below `idLimit`): keeps each row's k strongest
+ * positive weights, quantizes them, and orders the row by quantized weight, then id (the order decoding restores).
+ */
 export function buildNeighborTable(count: number, k: number, rows: ReadonlyArray<ReadonlyArray<readonly [number, number]>>, idLimit = count): NeighborTable {
   const ids = idLimit < 0xffff ? new Uint16Array(count * k) : new Uint32Array(count * k);
   ids.fill(emptySlot(ids));
@@ -83,62 +147,197 @@ export function buildNeighborTable(count: number, k: number, rows: ReadonlyArray
   const weights = new Uint8Array(count * k);
   for (let r = 0; r < count; r++) {
     const list = [...(rows[r] ?? [])].filter(([, w]) => w > 0).sort((a, b) => b[1] - a[1] || a[0] - b[0]).slice(0, k);
-    const max = list[0]?.[1] ?? 0;
-    scales[r] = max;
-    list.forEach(([id, w], slot) => {
+    const scale = roundScale(list[0]?.[1] ?? 0);
+    scales[r] = scale;
+    const quantized = list.map(([id, w]) => [id, Math.max(1, Math.min(255, Math.round((w / scale) * 255)))] as const);
+    quantized.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    quantized.forEach(([id, q], slot) => {
       ids[r * k + slot] = id;
-      weights[r * k + slot] = Math.max(1, Math.round((w / max) * 255));
+      weights[r * k + slot] = q;
     });
   }
   return { count, k, ids, scales, weights };
 }
 
 export function encodeNeighbors(t: NeighborTable): Uint8Array {
+  const { count, k } = t;
+  const sentinel = emptySlot(t.ids);
   const idBytes = t.ids.BYTES_PER_ELEMENT;
-  const bytes = new Uint8Array(HEADER_BYTES + 4 * t.count + t.count * t.k * (idBytes + 1));
-  writeHeader(bytes, MAGIC.neighbors, t.count, t.k, idBytes);
-  let offset = HEADER_BYTES;
-  for (const part of [t.scales, t.ids, t.weights]) {
-    bytes.set(new Uint8Array(part.buffer, part.byteOffset, part.byteLength), offset);
-    offset += part.byteLength;
+  // Item-item tables (ids from the same catalog as the rows) store each row's first id relative to the row.
+  const relative = count > 0 && t.ids.every((id) => id === sentinel || id < count);
+  const wide = k > 255;
+  const fill = new Uint16Array(count);
+  let filled = 0;
+  for (let r = 0; r < count; r++) {
+    let n = 0;
+    while (n < k && t.ids[r * k + n] !== sentinel) n++;
+    fill[r] = n;
+    filled += n;
   }
+  const varints = new Uint8Array(5 * filled); // at most 5 bytes per uint32
+  const weights = new Uint8Array(filled);
+  let at = 0;
+  let w = 0;
+  const row: Array<[number, number]> = [];
+  for (let r = 0; r < count; r++) {
+    row.length = 0;
+    for (let slot = r * k; slot < r * k + fill[r]!; slot++) row.push([t.ids[slot]!, t.weights[slot]!]);
+    row.sort((a, b) => a[0] - b[0]);
+    let previous = -1;
+    for (const [id, weight] of row) {
+      let v = previous < 0 ? (relative ? zigzag(id - r) : id) : id - previous - 1;
+      while (v >= 0x80) {
+        varints[at++] = (v & 0x7f) | 0x80;
+        v = Math.floor(v / 128);
+      }
+      varints[at++] = v;
+      weights[w++] = weight;
+      previous = id;
+    }
+  }
+  const fillBytes = (wide ? 2 : 1) * count;
+  const bytes = new Uint8Array(HEADER_BYTES + 4 * count + fillBytes + at + filled);
+  writeHeader(bytes, MAGIC_V2.neighbors, count, k, idBytes | (relative ? RELATIVE_FIRST_ID : 0));
+  let offset = HEADER_BYTES;
+  writePlanes(bytes, offset, t.scales);
+  offset += 4 * count;
+  if (wide) writePlanes(bytes, offset, fill);
+  else bytes.set(fill, offset);
+  offset += fillBytes;
+  bytes.set(varints.subarray(0, at), offset);
+  bytes.set(weights, offset + at);
   return bytes;
 }
 
 /** `idLimit`: ids must be item rows below it (the table's own row count for an item-item table). */
 export function decodeNeighbors(bytes: Uint8Array, file = 'neighbors', idLimit?: number): NeighborTable {
-  const [count, k, idBytes] = readHeader(bytes, MAGIC.neighbors, file);
+  const [magic, count, k, field] = readHeader(bytes, [MAGIC.neighbors, MAGIC_V2.neighbors], file);
+  const idBytes = field & 0xff;
   if (idBytes !== 2 && idBytes !== 4) throw invalid(file, `id width 2 or 4 bytes, found ${idBytes}`);
+  const limit = idLimit ?? count;
+  if (magic === MAGIC_V2.neighbors) return decodeNeighborsV2(bytes, file, count, k, idBytes, field, limit); // checks ids as it reads them
+  const table = decodeNeighborsV1(bytes, file, count, k, idBytes);
+  const sentinel = emptySlot(table.ids);
+  for (let i = 0; i < table.ids.length; i++) {
+    const id = table.ids[i]!;
+    if (id !== sentinel && id >= limit) throw invalid(file, `item ids below ${limit}, found ${id}`);
+  }
+  return table;
+}
+
+function decodeNeighborsV1(bytes: Uint8Array, file: string, count: number, k: number, idBytes: number): NeighborTable {
   expectLength(bytes, HEADER_BYTES + 4 * count + count * k * (idBytes + 1), file, `${count} rows of ${k} neighbours`);
   const buffer = aligned(bytes);
   const base = buffer.byteOffset + HEADER_BYTES;
-  const table: NeighborTable = {
+  return {
     count,
     k,
     scales: new Float32Array(buffer.buffer, base, count),
     ids: idBytes === 2 ? new Uint16Array(buffer.buffer, base + 4 * count, count * k) : new Uint32Array(buffer.buffer, base + 4 * count, count * k),
     weights: new Uint8Array(buffer.buffer, base + 4 * count + idBytes * count * k, count * k),
   };
-  const sentinel = emptySlot(table.ids);
-  const limit = idLimit ?? count;
-  for (const id of table.ids) if (id !== sentinel && id >= limit) throw invalid(file, `item ids below ${limit}, found ${id}`);
-  return table;
+}
+
+function decodeNeighborsV2(bytes: Uint8Array, file: string, count: number, k: number, idBytes: number, field: number, limit: number): NeighborTable {
+  const wide = k > 255;
+  const fillBytes = (wide ? 2 : 1) * count;
+  const fixed = HEADER_BYTES + 4 * count + fillBytes;
+  if (bytes.byteLength < fixed) throw invalid(file, `at least ${fixed} bytes for ${count} rows of ${k} neighbours, found ${bytes.byteLength}`);
+  const budget = Math.min(MAX_TABLE_BYTES, Math.max(MIN_TABLE_BUDGET, MAX_TABLE_EXPANSION * bytes.byteLength));
+  if (4 * count + count * k * (idBytes + 1) > budget) throw invalid(file, `a table of at most ${budget} bytes decoded (${MAX_TABLE_EXPANSION}× the file's ${bytes.byteLength}), the header says ${count} rows of ${k}`);
+  const scales = readPlanes(bytes, HEADER_BYTES, count);
+  const fill = wide ? readPlanes16(bytes, HEADER_BYTES + 4 * count, count) : bytes.subarray(HEADER_BYTES + 4 * count, fixed);
+  let filled = 0;
+  for (let r = 0; r < count; r++) {
+    if (fill[r]! > k) throw invalid(file, `at most ${k} neighbours per row, row ${r} has ${fill[r]}`);
+    filled += fill[r]!;
+  }
+  const weightsAt = bytes.byteLength - filled;
+  if (weightsAt < fixed) throw invalid(file, `${filled} neighbour weights after the ids, found ${bytes.byteLength} bytes in all`);
+  const ids = idBytes === 2 ? new Uint16Array(count * k) : new Uint32Array(count * k);
+  const sentinel = emptySlot(ids);
+  ids.fill(sentinel);
+  const weights = new Uint8Array(count * k);
+  const relative = (field & RELATIVE_FIRST_ID) !== 0;
+  let at = fixed;
+  let w = weightsAt;
+  for (let r = 0; r < count; r++) {
+    const n = fill[r]!;
+    let id = -1;
+    const base = r * k;
+    for (let s = 0; s < n; s++) {
+      // One varint: 7 bits per byte, low bits first (most gaps fit in one byte).
+      if (at >= weightsAt) throw invalid(file, `${filled} well-formed neighbour ids`);
+      let value = bytes[at++]!;
+      if (value >= 0x80) {
+        value &= 0x7f;
+        for (let shift = 7; ; shift += 7) {
+          if (at >= weightsAt || shift > 28) throw invalid(file, `${filled} well-formed neighbour ids`);
+          const byte = bytes[at++]!;
+          value += (byte & 0x7f) * 2 ** shift;
+          if (byte < 0x80) break;
+        }
+      }
+      id = s === 0 ? (relative ? r + unzigzag(value) : value) : id + value + 1;
+      if (!(id >= 0 && id < limit && id < sentinel)) throw invalid(file, `item ids below ${Math.min(limit, sentinel)}, found ${id}`);
+      // Insertion by weight (strongest first); equal weights keep the ascending id order.
+      const weight = bytes[w++]!;
+      let slot = base + s;
+      while (slot > base && weights[slot - 1]! < weight) {
+        ids[slot] = ids[slot - 1]!;
+        weights[slot] = weights[slot - 1]!;
+        slot--;
+      }
+      ids[slot] = id;
+      weights[slot] = weight;
+    }
+  }
+  if (at !== weightsAt) throw invalid(file, `${filled} neighbour ids filling ${weightsAt - fixed} bytes, found ${at - fixed}`);
+  return { count, k, ids, scales, weights };
 }
 
 /** A plain float32 vector with its length in the header (popularity, biases). */
 export function encodeVector(v: Float32Array): Uint8Array {
   const bytes = new Uint8Array(HEADER_BYTES + v.byteLength);
-  writeHeader(bytes, MAGIC.vector, v.length, 0, 0);
-  bytes.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), HEADER_BYTES);
+  writeHeader(bytes, MAGIC_V2.vector, v.length, 0, 0);
+  writePlanes(bytes, HEADER_BYTES, v);
   return bytes;
 }
 
 export function decodeVector(bytes: Uint8Array, file = 'vector'): Float32Array {
-  const [count] = readHeader(bytes, MAGIC.vector, file);
+  const [magic, count] = readHeader(bytes, [MAGIC.vector, MAGIC_V2.vector], file);
   expectLength(bytes, HEADER_BYTES + 4 * count, file, `${count} float32 values`);
+  if (magic === MAGIC_V2.vector) return readPlanes(bytes, HEADER_BYTES, count);
   const buffer = aligned(bytes);
   return new Float32Array(buffer.buffer, buffer.byteOffset + HEADER_BYTES, count);
 }
+
+/** Writes the bytes of a 4-byte (or 2-byte) typed array as planes: every element's byte 0, then every byte 1… */
+function writePlanes(bytes: Uint8Array, offset: number, values: Float32Array | Uint16Array): void {
+  const width = values.BYTES_PER_ELEMENT;
+  const source = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const n = values.length;
+  for (let i = 0; i < n; i++) for (let b = 0; b < width; b++) bytes[offset + b * n + i] = source[i * width + b]!;
+}
+
+function readPlanes(bytes: Uint8Array, offset: number, count: number): Float32Array {
+  const out = new Float32Array(count);
+  const target = new Uint8Array(out.buffer);
+  for (let b = 0; b < 4; b++) {
+    const plane = offset + b * count;
+    for (let i = 0; i < count; i++) target[i * 4 + b] = bytes[plane + i]!;
+  }
+  return out;
+}
+
+function readPlanes16(bytes: Uint8Array, offset: number, count: number): Uint16Array {
+  const out = new Uint16Array(count);
+  for (let i = 0; i < count; i++) out[i] = bytes[offset + i]! | (bytes[offset + count + i]! << 8);
+  return out;
+}
+
+const zigzag = (n: number): number => (n >= 0 ? 2 * n : -2 * n - 1);
+const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
 
 function writeHeader(bytes: Uint8Array, magic: number, a: number, b: number, c: number): void {
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
@@ -148,11 +347,12 @@ function writeHeader(bytes: Uint8Array, magic: number, a: number, b: number, c: 
   view.setUint32(12, c, true);
 }
 
-function readHeader(bytes: Uint8Array, magic: number, file: string): [number, number, number] {
+function readHeader(bytes: Uint8Array, magics: readonly number[], file: string): [number, number, number, number] {
   if (bytes.byteLength < HEADER_BYTES) throw invalid(file, `at least ${HEADER_BYTES} bytes, found ${bytes.byteLength}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
-  if (view.getUint32(0, true) !== magic) throw invalid(file, `the magic number 0x${magic.toString(16)}`);
-  return [view.getUint32(4, true), view.getUint32(8, true), view.getUint32(12, true)];
+  const magic = view.getUint32(0, true);
+  if (!magics.includes(magic)) throw invalid(file, `the magic number ${magics.map((m) => `0x${m.toString(16)}`).join(' or ')}`);
+  return [magic, view.getUint32(4, true), view.getUint32(8, true), view.getUint32(12, true)];
 }
 
 function expectLength(bytes: Uint8Array, expected: number, file: string, what: string): void {

@@ -3,9 +3,10 @@
  * SHA-256 before anything decodes it. Verified files are cached under keys that carry their hash; a second visit
  * downloads only the manifest. If the current bundle cannot be loaded, the last good one is used from the cache.
  */
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { RecommenderError } from '../errors.ts';
-import { decodeEmbeddings, decodeNeighbors, decodeVector, dequantizeEmbeddings, type NeighborTable } from './codecs.ts';
+import { decodeEmbeddings, decodeNeighbors, decodeVector, type NeighborTable, type QuantizedEmbeddings } from './codecs.ts';
+import { denseTower, type UserTower, type WeightSpec } from './tower.ts';
 import { FILE_PARTS, sha256Hex, validateItems, validateManifest, type BundleFile, type FilePart, type ItemMeta, type Manifest } from './manifest.ts';
 import { guardCache, openBundleCache, type BundleCache } from './cache.ts';
 
@@ -14,21 +15,18 @@ export interface LoadedBundle {
   items: ItemMeta[];
   /** Item id → row in every per-item array. */
   itemIndex: Map<string, number>;
-  /** Dequantized item embeddings, items × manifest.embeddings.dim, row-major. */
-  embeddings: Float32Array;
+  /** Item embeddings as shipped: int8, items × manifest.embeddings.dim, row-major, one float scale per row. */
+  embeddings: QuantizedEmbeddings;
   neighbors: NeighborTable;
   /** Items bought in the same basket, strongest first. */
   boughtTogether: NeighborTable;
   /** Prototype rows of (item, share of members). */
   prototypes: NeighborTable;
   popularity: Float32Array;
-  /** The user tower, loaded on the tfjs backend that was current at load time. */
-  tower: tf.LayersModel;
-  /**
-   * The tower's artifacts, to load one copy per compute backend: letting tfjs move weights between backends reads
-   * them back synchronously, which returns zeros from WebGPU in a worker (seen on SwiftShader).
-   */
-  towerArtifacts: tf.io.ModelArtifacts;
+  /** The user tower: plain JS for the trainer's Dense MLP, TensorFlow.js (imported then) for anything else. */
+  tower: UserTower;
+  /** Settles when the downloaded files are in the cache for the next visit (failures there are warnings). */
+  persisted: Promise<unknown>;
 }
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
@@ -49,16 +47,22 @@ export async function loadBundle(manifestUrl: string, options: LoadOptions = {})
   try {
     // The manifest is the only mutable file: always ask the server whether it changed.
     const manifestBytes = await download(fetcher, manifestUrl, 'manifest.json', { cache: 'no-cache' });
-    const bundle = await loadFiles(parseManifest(manifestBytes), manifestUrl, fetcher, cache, warn);
-    await cache.put(lastGoodKey, manifestBytes);
-    await cache.retain(new Set([lastGoodKey, ...FILE_PARTS.map((part) => fileKey(manifestUrl, bundle.manifest.files[part]))]));
+    const [{ bundle, stored }, lastGood] = await Promise.all([loadFiles(parseManifest(manifestBytes), manifestUrl, fetcher, cache, warn), cache.get(lastGoodKey)]);
+    // The recommender answers now; storage for the next visit finishes behind it. Once every file is stored, this
+    // manifest becomes the last good one and the previous bundle's files go. A second visit of the same bundle
+    // (every file from the cache, the same manifest) writes nothing.
+    const unchanged = stored.length === 0 && lastGood !== undefined && sameBytes(lastGood, manifestBytes);
+    const keep = new Set([lastGoodKey, calibrationKey(manifestUrl), ...FILE_PARTS.map((part) => fileKey(manifestUrl, bundle.manifest.files[part]))]);
+    bundle.persisted = unchanged ? Promise.resolve() : Promise.all(stored).then(() => cache.put(lastGoodKey, manifestBytes)).then(() => cache.retain(keep));
     return bundle;
   } catch (error) {
     const lastGood = error instanceof RecommenderError ? await cache.get(lastGoodKey) : undefined;
     if (!lastGood) throw error;
     let bundle: LoadedBundle;
     try {
-      bundle = await loadFiles(parseManifest(lastGood), manifestUrl, fetcher, cache, warn);
+      const loaded = await loadFiles(parseManifest(lastGood), manifestUrl, fetcher, cache, warn);
+      bundle = loaded.bundle;
+      bundle.persisted = Promise.all(loaded.stored).then(() => undefined);
     } catch {
       throw error; // the new bundle's failure is the one worth reporting
     }
@@ -71,16 +75,32 @@ function parseManifest(bytes: Uint8Array): Manifest {
   return validateManifest(parseJson(bytes, 'manifest.json'));
 }
 
-async function loadFiles(manifest: Manifest, manifestUrl: string, fetcher: Fetch, cache: BundleCache, warn: (m: string) => void): Promise<LoadedBundle> {
+/** The decoded bundle, and the cache writes of the files that were downloaded (not awaited: see loadBundle). */
+async function loadFiles(manifest: Manifest, manifestUrl: string, fetcher: Fetch, cache: BundleCache, warn: (m: string) => void): Promise<{ bundle: LoadedBundle; stored: Promise<void>[] }> {
   const parts = await Promise.all(FILE_PARTS.map((part) => verifiedFile(manifest.files[part], manifestUrl, fetcher, cache, warn)));
-  const bytes = Object.fromEntries(FILE_PARTS.map((part, i) => [part, parts[i]!])) as Record<FilePart, Uint8Array>;
-  return decode(manifest, bytes);
+  const bytes = Object.fromEntries(FILE_PARTS.map((part, i) => [part, parts[i]!.bytes])) as Record<FilePart, Uint8Array>;
+  const stored = parts.flatMap((p) => (p.stored ? [p.stored] : []));
+  return { bundle: await decode(manifest, bytes), stored };
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Not a file of any bundle: where the manifest of the last bundle that loaded completely is kept. */
 function lastGoodManifestKey(manifestUrl: string): string {
   const url = new URL(manifestUrl);
   url.search = 'localrank=last-good';
+  url.hash = '';
+  return url.href;
+}
+
+/** Not a file either: where the measured backend timings for this bundle URL are kept (src/backend/select.ts). */
+export function calibrationKey(manifestUrl: string): string {
+  const url = new URL(manifestUrl);
+  url.search = 'localrank=calibration';
   url.hash = '';
   return url.href;
 }
@@ -92,11 +112,12 @@ function fileKey(manifestUrl: string, file: BundleFile): string {
   return url.href;
 }
 
-async function verifiedFile(file: BundleFile, manifestUrl: string, fetcher: Fetch, cache: BundleCache, warn: (m: string) => void): Promise<Uint8Array> {
+/** The verified bytes of one file, from the cache or downloaded; `stored` is the cache write of a download. */
+async function verifiedFile(file: BundleFile, manifestUrl: string, fetcher: Fetch, cache: BundleCache, warn: (m: string) => void): Promise<{ bytes: Uint8Array; stored?: Promise<void> }> {
   const key = fileKey(manifestUrl, file);
   const cached = await cache.get(key);
   if (cached) {
-    if (cached.byteLength === file.bytes && (await sha256Hex(cached)) === file.sha256) return cached;
+    if (cached.byteLength === file.bytes && (await sha256Hex(cached)) === file.sha256) return { bytes: cached };
     warn(`${file.name}: the cached copy is damaged; downloading it again`);
   }
   const bytes = await download(fetcher, new URL(file.name, manifestUrl).href, file.name);
@@ -107,8 +128,7 @@ async function verifiedFile(file: BundleFile, manifestUrl: string, fetcher: Fetc
   if (sha256 !== file.sha256) {
     throw new RecommenderError('CHECKSUM_MISMATCH', `${file.name}: the manifest says SHA-256 ${file.sha256}, the downloaded bytes hash to ${sha256}`);
   }
-  await cache.put(key, bytes);
-  return bytes;
+  return { bytes, stored: cache.put(key, bytes) };
 }
 
 async function download(fetcher: Fetch, url: string, what: string, init?: RequestInit): Promise<Uint8Array> {
@@ -153,8 +173,8 @@ async function decode(manifest: Manifest, bytes: Record<FilePart, Uint8Array>): 
   }
   const popularity = decodeVector(bytes.popularity, files.popularity.name);
   if (popularity.length !== count) invalid(files.popularity.name, `${count} popularity scores, found ${popularity.length}`);
-  const { tower, towerArtifacts } = await loadTower(manifest, bytes.modelTopology, bytes.modelWeights);
-  return { manifest, items, itemIndex, embeddings: dequantizeEmbeddings(quantized), neighbors, boughtTogether, prototypes, popularity, tower, towerArtifacts };
+  const tower = await loadTower(manifest, bytes.modelTopology, bytes.modelWeights);
+  return { manifest, items, itemIndex, embeddings: quantized, neighbors, boughtTogether, prototypes, popularity, tower, persisted: Promise.resolve() };
 }
 
 interface LayersModelJson {
@@ -163,32 +183,48 @@ interface LayersModelJson {
 }
 
 /** The tower ships as a standard tfjs layers-model JSON whose single weights path is the weights file. */
-async function loadTower(manifest: Manifest, topologyBytes: Uint8Array, weightBytes: Uint8Array): Promise<Pick<LoadedBundle, 'tower' | 'towerArtifacts'>> {
+async function loadTower(manifest: Manifest, topologyBytes: Uint8Array, weightBytes: Uint8Array): Promise<UserTower> {
   const { modelTopology: topologyFile, modelWeights: weightsFile } = manifest.files;
   const json = parseJson(topologyBytes, topologyFile.name) as Partial<LayersModelJson> | null;
   const groups = json?.weightsManifest;
-  if (typeof json?.modelTopology !== 'object' || !Array.isArray(groups)) {
+  if (typeof json?.modelTopology !== 'object' || json.modelTopology === null || !Array.isArray(groups)) {
     invalid(topologyFile.name, 'a tfjs layers model ({modelTopology, weightsManifest})');
   }
+  // Untrusted JSON: every group and weight spec is checked before anything indexes into it (found by test/unit/fuzz.test.ts).
+  if (!groups.every(isWeightGroup)) invalid(topologyFile.name, 'weightsManifest groups of {paths: string[], weights: [{name, shape: integer[], dtype}]}');
   const paths = groups.flatMap((group) => group.paths);
   if (paths.length !== 1 || paths[0] !== weightsFile.name) {
     invalid(topologyFile.name, `weightsManifest paths ["${weightsFile.name}"], found ${JSON.stringify(paths)}`);
   }
-  // Exactly the file's bytes, whatever buffer they sit in.
-  const towerArtifacts = { modelTopology: json.modelTopology, weightSpecs: groups.flatMap((g) => g.weights), weightData: weightBytes.slice().buffer };
-  let tower: tf.LayersModel;
+  const specs = groups.flatMap((g) => g.weights);
+  const dim = manifest.embeddings.dim;
+  let tower: UserTower | string;
   try {
-    tower = await tf.loadLayersModel(tf.io.fromMemory(towerArtifacts));
+    tower = denseTower(json.modelTopology, specs as WeightSpec[], weightBytes, dim);
+  } catch (error) {
+    invalid(topologyFile.name, `a readable user tower (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (typeof tower !== 'string') return tower;
+  // Not a plain Dense MLP: TensorFlow.js loads it (exactly the file's bytes, whatever buffer they sit in).
+  const artifacts: tf.io.ModelArtifacts = { modelTopology: json.modelTopology, weightSpecs: specs, weightData: weightBytes.slice().buffer };
+  let loaded: UserTower | string;
+  try {
+    loaded = await (await import('./tfjs-tower.ts')).tfjsTower(artifacts, dim);
   } catch (error) {
     invalid(topologyFile.name, `a loadable tfjs layers model (${error instanceof Error ? error.message : String(error)})`);
   }
-  const dim = manifest.embeddings.dim;
-  const shapes = JSON.stringify([tower.inputs[0]?.shape, tower.outputs[0]?.shape]);
-  if (tower.inputs.length !== 1 || tower.outputs.length !== 1 || shapes !== JSON.stringify([[null, dim], [null, dim]])) {
-    tower.dispose();
-    invalid(topologyFile.name, `a user tower from [null, ${dim}] to [null, ${dim}], found input and output shapes ${shapes}`);
-  }
-  return { tower, towerArtifacts };
+  if (typeof loaded === 'string') invalid(topologyFile.name, loaded);
+  return loaded;
+}
+
+function isWeightGroup(value: unknown): boolean {
+  const group = value as Partial<LayersModelJson['weightsManifest'][number]> | null;
+  return typeof group === 'object' && group !== null && Array.isArray(group.paths) && Array.isArray(group.weights) && group.weights.every(isWeightSpec);
+}
+
+function isWeightSpec(value: unknown): boolean {
+  const spec = value as Partial<WeightSpec> | null;
+  return typeof spec === 'object' && spec !== null && typeof spec.name === 'string' && typeof spec.dtype === 'string' && Array.isArray(spec.shape) && spec.shape.every((n) => Number.isSafeInteger(n) && n >= 0);
 }
 
 function parseJson(bytes: Uint8Array, file: string): unknown {

@@ -1,12 +1,17 @@
 /**
  * The main-thread facade: starts the module worker, wraps it with comlink and hardens the link: a ready handshake
  * (init) with its own timeout, a timeout on every call, pending calls rejected when the worker dies or is disposed.
+ * A worker that crashes, or stops answering (a call times out and a liveness probe does too), is replaced by a new
+ * one started with the same options; the history lives in IndexedDB, so it survives. Calls made meanwhile wait for it.
  */
 import * as Comlink from 'comlink';
 import { RecommenderError } from '../errors.ts';
 import type { ItemMeta } from '../bundle/manifest.ts';
 import { recommendArguments, similarArguments } from '../engine/arguments.ts';
 import type { RecommendOptions, Recommendations, SimilarItems, SimilarOptions, Stats } from '../engine/types.ts';
+import type { BoughtTogetherOptions, ItemList, RecentlyViewedOptions, TrendingOptions } from '../engine/types.ts';
+import { boughtTogetherArguments, recentlyViewedArguments, trendingArguments } from '../engine/list-arguments.ts';
+import { HistorySignal, type HistoryListener } from './history-signal.ts';
 import { validateEvent, type HistoryEvent, type TrackEvent } from '../history/event.ts';
 import type { Reply, WorkerApi } from '../worker/protocol.ts';
 import { resolveOptions, type RecommenderOptions, type ResolvedOptions } from './options.ts';
@@ -17,10 +22,26 @@ export interface Recommender {
   /** Top-k for the stored history (popularity when it is empty), with each scorer's contribution. */
   recommend(options?: RecommendOptions): Promise<Recommendations>;
   similarItems(itemId: string, options?: SimilarOptions): Promise<SimilarItems>;
+  /** Items bought in the same baskets as one item or several; with none, as the items in the shopper's cart. */
+  boughtTogether(itemIds?: string | string[], options?: BoughtTogetherOptions): Promise<ItemList>;
+  /** Time-decayed popularity, adjusted to the page's item and category when `context` is given. */
+  trending(options?: TrendingOptions): Promise<ItemList>;
+  /** What the shopper viewed or clicked, most recent first. */
+  recentlyViewed(options?: RecentlyViewedOptions): Promise<ItemList>;
+  /**
+   * Calls `listener` whenever the history changes: through this recommender (at once), or through another one of this
+   * origin, in this page or another tab. Returns the function that unsubscribes.
+   */
+  onHistoryChange(listener: HistoryListener): () => void;
   /** The catalog's metadata, in bundle order. */
   items(): Promise<ItemMeta[]>;
   /** The stored events, oldest first. */
   history(): Promise<HistoryEvent[]>;
+  /**
+   * Everything stored about the shopper, as JSON for them to keep or inspect: `{format: "localrank-history",
+   * version: 1, exportedAt, events: [{itemId, type, ts}]}` (ts in epoch ms, oldest first).
+   */
+  exportHistory(): Promise<string>;
   /** Erases the history and the cached bundle files on this device. */
   forget(): Promise<void>;
   stats(): Promise<Stats>;
@@ -30,8 +51,9 @@ export interface Recommender {
 
 export async function createRecommender(options: RecommenderOptions): Promise<Recommender> {
   const resolved = resolveOptions(options, globalThis.document?.baseURI ?? globalThis.location?.href);
-  const worker = new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'localrank' });
-  const recommender = new WorkerRecommender(worker, resolved);
+  // Vite bundles the worker from this very expression; a restart calls it again.
+  const spawn = (): Worker => new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'localrank' });
+  const recommender = new WorkerRecommender(spawn, resolved);
   try {
     await recommender.start();
   } catch (error) {
@@ -41,33 +63,55 @@ export async function createRecommender(options: RecommenderOptions): Promise<Re
   return recommender;
 }
 
+/** Restarts in a row (without a successful call between them) before the recommender gives up. */
+const MAX_RESTARTS = 3;
+
 class WorkerRecommender implements Recommender {
-  private readonly remote: Comlink.Remote<WorkerApi>;
+  private worker!: Worker;
+  private remote!: Comlink.Remote<WorkerApi>;
   private readonly pending = new Set<(error: RecommenderError) => void>();
-  /** Set once the worker died or was disposed: every later call rejects with it. */
+  /** Set once the worker failed for good or was disposed: every later call rejects with it. */
   private failure: RecommenderError | undefined;
+  private readonly signal = new HistorySignal();
+  /** True once the first handshake succeeded: from then on a dead worker is restarted rather than reported. */
+  private started = false;
+  /** Settles when a replacement worker has answered its handshake (or failed for good). */
+  private restarting: Promise<void> | undefined;
+  /** A liveness probe in flight after a timeout. */
+  private probing = false;
+  private restarts = 0;
 
   constructor(
-    private readonly worker: Worker,
+    private readonly spawn: () => Worker,
     private readonly options: ResolvedOptions,
   ) {
+    this.connect();
+  }
+
+  async start(): Promise<void> {
+    await this.send('createRecommender', this.options.initTimeoutMs, () => this.remote.init(this.options.engine));
+    this.started = true;
+  }
+
+  private connect(): void {
+    const worker = this.spawn();
+    this.worker = worker;
     this.remote = Comlink.wrap<WorkerApi>(worker);
     worker.addEventListener('error', (event) => {
       // A failed script load gives an Event without a message.
       const detail = (event as Partial<ErrorEvent>).message || 'the worker script could not be loaded or run';
-      this.fail(new RecommenderError('WORKER_FAILED', `recommender worker failed: ${detail}`));
+      if (worker === this.worker) this.died(new RecommenderError('WORKER_FAILED', `recommender worker failed: ${detail}`));
     });
-    worker.addEventListener('messageerror', () => this.fail(new RecommenderError('WORKER_FAILED', 'recommender worker sent a message that could not be read')));
-  }
-
-  async start(): Promise<void> {
-    await this.call('createRecommender', this.options.initTimeoutMs, () => this.remote.init(this.options.engine));
+    worker.addEventListener('messageerror', () => {
+      if (worker === this.worker) this.died(new RecommenderError('WORKER_FAILED', 'recommender worker sent a message that could not be read'));
+    });
   }
 
   // Arguments are checked here too, so that a mistake rejects with the caller's stack and never reaches postMessage.
   async track(event: TrackEvent): Promise<void> {
     const clean = validateEvent(event, Date.now()); // stamps ts at the moment of the call
-    return this.call('track', this.options.timeoutMs, () => this.remote.track(clean));
+    await this.call('track', this.options.timeoutMs, () => this.remote.track(clean));
+    this.signal.changed('track', clean);
   }
 
   async recommend(options?: RecommendOptions): Promise<Recommendations> {
@@ -77,7 +121,27 @@ class WorkerRecommender implements Recommender {
 
   async similarItems(itemId: string, options?: SimilarOptions): Promise<SimilarItems> {
     const args = similarArguments(itemId, options);
-    return this.call('similarItems', this.options.timeoutMs, () => this.remote.similarItems(args.itemId, { k: args.k }));
+    return this.call('similarItems', this.options.timeoutMs, () => this.remote.similarItems(args.itemId, { k: args.k, rules: args.rules, diversity: args.diversity }));
+  }
+
+  async boughtTogether(itemIds?: string | string[], options?: BoughtTogetherOptions): Promise<ItemList> {
+    const { itemIds: ids, ...rest } = boughtTogetherArguments(itemIds, options);
+    return this.call('boughtTogether', this.options.timeoutMs, () => this.remote.boughtTogether(ids, rest));
+  }
+
+  async trending(options?: TrendingOptions): Promise<ItemList> {
+    const args = trendingArguments(options);
+    return this.call('trending', this.options.timeoutMs, () => this.remote.trending(args));
+  }
+
+  async recentlyViewed(options?: RecentlyViewedOptions): Promise<ItemList> {
+    const args = recentlyViewedArguments(options);
+    return this.call('recentlyViewed', this.options.timeoutMs, () => this.remote.recentlyViewed(args));
+  }
+
+  onHistoryChange(listener: HistoryListener): () => void {
+    if (typeof listener !== 'function') throw new RecommenderError('INVALID_OPTION', 'onHistoryChange(): expected a function');
+    return this.signal.subscribe(listener);
   }
 
   items(): Promise<ItemMeta[]> {
@@ -88,8 +152,14 @@ class WorkerRecommender implements Recommender {
     return this.call('history', this.options.timeoutMs, () => this.remote.history());
   }
 
-  forget(): Promise<void> {
-    return this.call('forget', this.options.timeoutMs, () => this.remote.forget());
+  async exportHistory(): Promise<string> {
+    const events = await this.history();
+    return JSON.stringify({ format: 'localrank-history', version: 1, exportedAt: new Date().toISOString(), events: events.map(({ itemId, type, ts }) => ({ itemId, type, ts })) }, null, 2);
+  }
+
+  async forget(): Promise<void> {
+    await this.call('forget', this.options.timeoutMs, () => this.remote.forget());
+    this.signal.changed('forget');
   }
 
   stats(): Promise<Stats> {
@@ -98,9 +168,60 @@ class WorkerRecommender implements Recommender {
 
   dispose(): void {
     this.fail(new RecommenderError('DISPOSED', 'the recommender was disposed'));
+    this.signal.close();
   }
 
-  private call<T>(method: string, timeoutMs: number, invoke: () => Promise<Reply<T>>): Promise<T> {
+  /** A call through the link: waits for a restart in progress; a timeout makes the worker's liveness checked. */
+  private async call<T>(method: string, timeoutMs: number, invoke: () => Promise<Reply<T>>): Promise<T> {
+    while (this.restarting && !this.failure) await this.restarting;
+    try {
+      const value = await this.send(method, timeoutMs, invoke);
+      this.restarts = 0;
+      return value;
+    } catch (error) {
+      if (error instanceof RecommenderError && error.code === 'TIMEOUT') this.probe();
+      throw error;
+    }
+  }
+
+  /** After a timeout: a worker that does not answer a stats() either is hung, and is replaced. */
+  private probe(): void {
+    if (this.probing || this.restarting || this.failure) return;
+    this.probing = true;
+    const worker = this.worker;
+    this.send('stats', this.options.timeoutMs, () => this.remote.stats()).then(
+      () => (this.probing = false),
+      (error: unknown) => {
+        this.probing = false;
+        if (worker === this.worker && error instanceof RecommenderError && error.code === 'TIMEOUT') {
+          this.died(new RecommenderError('WORKER_FAILED', `the recommender worker stopped answering (no answer within ${this.options.timeoutMs} ms) and was restarted`));
+        }
+      },
+    );
+  }
+
+  /** The worker crashed or hung: before the first handshake that is the start-up's failure, afterwards a restart. */
+  private died(error: RecommenderError): void {
+    if (this.failure) return;
+    if (!this.started) return this.fail(error);
+    // Calls sent to the dead worker will never be answered (during a restart: its handshake, which then fails).
+    for (const abort of [...this.pending]) abort(error);
+    if (this.restarting) return;
+    this.worker.terminate();
+    if (++this.restarts > MAX_RESTARTS) return this.fail(new RecommenderError('WORKER_FAILED', `${error.message}; gave up after ${MAX_RESTARTS} restarts`));
+    this.connect();
+    const restarting: Promise<void> = this.send('restart', this.options.initTimeoutMs, () => this.remote.init(this.options.engine))
+      .then(
+        () => undefined,
+        (cause: unknown) => this.fail(new RecommenderError('WORKER_FAILED', `the recommender worker could not be restarted: ${cause instanceof Error ? cause.message : String(cause)}`)),
+      )
+      .finally(() => {
+        if (this.restarting === restarting) this.restarting = undefined;
+      });
+    this.restarting = restarting;
+  }
+
+  private send<T>(method: string, timeoutMs: number, invoke: () => Promise<Reply<T>>): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise<T>((resolve, reject) => {
       const settle = (error: RecommenderError | undefined, value?: T): void => {
@@ -126,3 +247,4 @@ class WorkerRecommender implements Recommender {
     this.worker.terminate();
   }
 }
+

@@ -3,67 +3,103 @@
  * compute backend. Environment-agnostic (no worker or DOM APIs), so the unit tests drive it directly in Node.
  */
 import { RecommenderError } from '../errors.ts';
-import type { BackendTiming } from '../backend/backends.ts';
-import type { EmbeddingScorer } from '../backend/scorer.ts';
-import { selectBackend } from '../backend/select.ts';
-import { startBackend } from '../backend/start.ts';
+import { IMPLEMENTATIONS, type BackendTiming } from '../backend/backends.ts';
+import type { ScoreKernel } from '../backend/kernel.ts';
+import { Calibration, calibrationStore, deviceDescription } from '../backend/select.ts';
 import { guardCache, openBundleCache, type BundleCache } from '../bundle/cache.ts';
-import { loadBundle, type Fetch, type LoadedBundle } from '../bundle/loader.ts';
+import { dequantizeRows, type NeighborTable, type QuantizedEmbeddings } from '../bundle/codecs.ts';
+import { calibrationKey, loadBundle, type Fetch, type LoadedBundle } from '../bundle/loader.ts';
 import type { ItemMeta } from '../bundle/manifest.ts';
 import { validateEvent, type HistoryEvent } from '../history/event.ts';
 import { openHistory, type HistoryStore } from '../history/store.ts';
-import { historyWeights, type IndexedEvent } from '../model/events.ts';
-import { fuse, minMaxNormalize, SCORERS, type FusionWeights, type ScorerName, type ScorerScores } from '../model/fusion.ts';
-import { itemKnnScores, neighborsOf, poolHistory, userKnnScores } from '../model/scorers.ts';
-import { rowMask, topK } from '../rank/topk.ts';
+import { historyWeights, type IndexedEvent, type WeightedItems } from '../model/events.ts';
+import { fuse, SCORERS, type FusionWeights, type ScorerName, type ScorerScores } from '../model/fusion.ts';
+import { itemKnnScores, poolHistory, userKnnScores } from '../model/scorers.ts';
 import { recommendArguments, similarArguments } from './arguments.ts';
-import type { EngineOptions, Recommendation, Recommendations, SimilarItems, Stats } from './types.ts';
+import { boughtTogetherArguments, recentlyViewedArguments, trendingArguments } from './list-arguments.ts';
+import { boughtTogether, forYou, placementData, recentlyViewed, shopperOf, similar, trending, type PlacementData, type Shopper } from './placements.ts';
+import type { EngineOptions, ItemList, Recommendations, SimilarItems, Stats } from './types.ts';
 
 /** Cold start: with no usable history, popularity alone ranks, whatever its tuned fusion weight. */
 const POPULARITY_ONLY: FusionWeights = { itemKnn: 0, userKnn: 0, deep: 0, popularity: 1 };
 /** Rows pooled into the probe vector that backend selection scores with. */
 const PROBE_ROWS = 10;
+/** The GPU backends are measured once the recommender has been idle this long (their start-up blocks the worker). */
+const DEFAULT_CALIBRATION_IDLE_MS = 1000;
 
 export interface EngineDependencies {
   fetch?: Fetch;
   cache?: BundleCache;
   history?: HistoryStore;
+  /** Idle time before background backend measurements, ms (tests shorten it). */
+  calibrationIdleMs?: number;
 }
 
 export class Engine {
   private lastLatencyMs: number | null = null;
   /** Embedding norms for the cosine fallback, computed on first use. */
   private norms: Float32Array | undefined;
+  private placementView: PlacementData | undefined;
+  private inFlight = 0;
+  private lastActive = performance.now();
+  /** Kernels replaced by a faster one, disposed once no call may still use them. */
+  private retired: ScoreKernel[] = [];
+  private disposed = false;
+  private scratch: Scratch | undefined;
+  /** Settles when the background measurements are done (or failed, with a warning). */
+  readonly calibrated: Promise<void>;
 
   private constructor(
     private readonly bundle: LoadedBundle,
     private readonly historyStore: HistoryStore,
     private readonly cache: BundleCache,
-    private readonly scorer: EmbeddingScorer,
-    private readonly backendTimings: BackendTiming[],
+    private kernel: ScoreKernel,
+    private readonly calibration: Calibration,
     private readonly warnings: string[],
-  ) {}
+    private readonly timing: Stats['startup'],
+    idleMs: number,
+    warn: (message: string) => void,
+  ) {
+    this.calibrated = calibration
+      .finish(
+        () => this.idle(idleMs),
+        (faster) => this.adopt(faster),
+        () => this.disposed,
+      )
+      .catch((error: unknown) => warn(`backend measurement stopped: ${error instanceof Error ? error.message : String(error)}`));
+  }
 
-  /** Loads the bundle, opens the history, then measures the backends; the winner is warm from its timed runs. */
+  /** Loads the bundle, opens the history, then picks the backend (measured, or as measured on an earlier visit). */
   static async create(options: EngineOptions, dependencies: EngineDependencies = {}): Promise<Engine> {
+    const started = performance.now();
     const warnings: string[] = [];
     const warn = (message: string): void => {
       warnings.push(message);
       console.warn(`localrank: ${message}`);
     };
-    // Without an explicit backend, tfjs's first op would start its favourite (WebGL) before anything was measured.
-    const why = await startBackend('cpu');
-    if (why) throw new RecommenderError('BACKEND_UNAVAILABLE', `cpu: ${why}`);
     const cache = guardCache(dependencies.cache ?? openBundleCache(options.bundleUrl, warn), warn);
-    const bundle = await loadBundle(options.bundleUrl, { fetch: dependencies.fetch, cache, onWarning: warn });
-    let history: HistoryStore | undefined;
+    // The history opens while the bundle downloads.
+    const [loaded, opened] = await Promise.allSettled([
+      loadBundle(options.bundleUrl, { fetch: dependencies.fetch, cache, onWarning: warn }),
+      dependencies.history ?? openHistory({ cap: options.historyCap, maxAgeDays: options.historyMaxAgeDays, persist: options.persistHistory }, warn),
+    ]);
+    if (loaded.status === 'rejected' || opened.status === 'rejected') {
+      if (opened.status === 'fulfilled') opened.value.close();
+      if (loaded.status === 'fulfilled') loaded.value.tower.dispose();
+      throw loaded.status === 'rejected' ? loaded.reason : (opened as PromiseRejectedResult).reason;
+    }
+    const bundle = loaded.value;
+    const history = opened.value;
+    const loadMs = performance.now() - started;
     try {
-      history = dependencies.history ?? (await openHistory({ cap: options.historyCap, persist: options.persistHistory }, warn));
-      const { embeddings, manifest, tower, towerArtifacts } = bundle;
-      const { scorer, timings } = await selectBackend({ embeddings, dim: manifest.embeddings.dim, tower, towerArtifacts }, probeVector(bundle), options.backend);
-      return new Engine(bundle, history, cache, scorer, timings, warnings);
+      const { manifest, embeddings } = bundle;
+      const device = deviceDescription();
+      const store = calibrationStore(cache, calibrationKey(options.bundleUrl), manifest.bundleVersion, device);
+      const probe = await bundle.tower.predict(probeVector(embeddings));
+      const { calibration, kernel } = await Calibration.start({ embeddings, probe }, options.backend, store, manifest.bundleVersion, device);
+      return new Engine(bundle, history, cache, kernel, calibration, warnings, { loadMs, startMs: performance.now() - started, startedAt: performance.timeOrigin + started }, dependencies.calibrationIdleMs ?? DEFAULT_CALIBRATION_IDLE_MS, warn);
     } catch (error) {
-      history?.close();
+      history.close();
       bundle.tower.dispose();
       throw error;
     }
@@ -74,50 +110,98 @@ export class Engine {
     if (!this.bundle.itemIndex.has(clean.itemId)) {
       throw new RecommenderError('UNKNOWN_ITEM', `track(): item "${clean.itemId}" is not in bundle ${this.bundle.manifest.bundleVersion}`);
     }
-    await this.historyStore.add(clean);
+    await this.active(() => this.historyStore.add(clean));
   }
 
   async recommend(options?: unknown): Promise<Recommendations> {
-    const { k, excludeSeen } = recommendArguments(options);
-    const started = performance.now();
-    const { manifest, popularity, neighbors, prototypes, embeddings } = this.bundle;
-    // Events of items that a newer bundle dropped are kept in storage but cannot be scored.
-    const events = (await this.historyStore.list()).flatMap((e): IndexedEvent[] => {
-      const item = this.bundle.itemIndex.get(e.itemId);
-      return item === undefined ? [] : [{ item, type: e.type }];
+    const { k, excludeSeen, rules, diversity, context } = recommendArguments(options);
+    return this.active(async () => {
+      const started = performance.now();
+      const kernel = this.kernel;
+      const { manifest, popularity, neighbors, prototypes } = this.bundle;
+      const count = this.bundle.items.length;
+      const scratch = this.takeScratch(count);
+      // Events of items that a newer bundle dropped are kept in storage but cannot be scored.
+      const history = await this.historyStore.list();
+      const events = history.flatMap((e): IndexedEvent[] => {
+        const item = this.bundle.itemIndex.get(e.itemId);
+        return item === undefined ? [] : [{ item, type: e.type }];
+      });
+      const weighted = historyWeights(events, manifest.history);
+      const basis = weighted.items.length > 0 ? 'history' : 'popularity';
+      const data = this.placements();
+      const shopper = shopperOf(data, history);
+      if (basis === 'popularity' && context) {
+        // Cold start on a page: trending, adjusted to the page's item and category (src/engine/placements.ts).
+        const items = await trending(data, shopper, { k, rules, diversity, context, excludeSeen }, (row) => this.cosineTo(kernel, row));
+        this.scratch = scratch;
+        return { items, basis: 'context', backend: kernel.backend, latencyMs: this.finish(started) };
+      }
+      const scores: ScorerScores = { popularity };
+      if (basis === 'history') {
+        const user = await this.bundle.tower.predict(this.pool(weighted));
+        scores.deep = await kernel.score(user, scratch.deep);
+        scores.itemKnn = itemKnnScores(neighbors, weighted, scratch.itemKnn);
+        scores.userKnn = userKnnScores(prototypes, weighted, count, manifest.prototypes.nearest, scratch.userKnn);
+      }
+      const weights = basis === 'history' ? manifest.fusion.weights : POPULARITY_ONLY;
+      const fused = fuse(scores, weights, count);
+      // Each scorer's share α_m · norm(F_m(i)) at the chosen rows only: min-max needs the range, not a normalised copy.
+      const ranges = SCORERS.map((m) => [m, scores[m] && range(scores[m])] as const);
+      const contributions = (row: number): Record<ScorerName, number> =>
+        Object.fromEntries(ranges.map(([m, r]) => [m, r ? weights[m] * normalized(scores[m]![row]!, r) : 0])) as Record<ScorerName, number>;
+      // Rules, diversity and a reason per result: src/engine/placements.ts.
+      const contextRow = context?.itemId === undefined ? undefined : this.bundle.itemIndex.get(context.itemId);
+      const items = forYou(data, shopper, { fused, weighted, k, excludeSeen, rules, diversity, contextRow, contributions });
+      this.scratch = scratch; // free for the next call (nothing returned refers to it)
+      return { items, basis, backend: kernel.backend, latencyMs: this.finish(started) };
     });
-    const weighted = historyWeights(events, manifest.history);
-    const basis = weighted.items.length > 0 ? 'history' : 'popularity';
-    const scores: ScorerScores = { popularity };
-    if (basis === 'history') {
-      scores.itemKnn = itemKnnScores(neighbors, weighted);
-      scores.userKnn = userKnnScores(prototypes, weighted, this.bundle.items.length, manifest.prototypes.nearest);
-      scores.deep = await this.scorer.scoreHistory(poolHistory(embeddings, manifest.embeddings.dim, weighted));
-    }
-    const weights = basis === 'history' ? manifest.fusion.weights : POPULARITY_ONLY;
-    const fused = fuse(scores, weights, this.bundle.items.length);
-    const rows = topK(fused, k, excludeSeen ? rowMask(fused.length, events.map((e) => e.item)) : undefined);
-    const normalized = SCORERS.map((m) => [m, scores[m] && minMaxNormalize(scores[m])] as const);
-    const items = rows.map((row): Recommendation => {
-      const contributions = Object.fromEntries(normalized.map(([m, norm]) => [m, norm ? weights[m] * norm[row]! : 0])) as Record<ScorerName, number>;
-      return { ...this.describe(row), score: fused[row]!, contributions };
-    });
-    return { items, basis, backend: this.scorer.backend, latencyMs: this.finish(started) };
   }
 
   async similarItems(itemId: unknown, options?: unknown): Promise<SimilarItems> {
     const args = similarArguments(itemId, options);
-    const started = performance.now();
-    const row = this.bundle.itemIndex.get(args.itemId);
-    if (row === undefined) throw new RecommenderError('UNKNOWN_ITEM', `similarItems(): item "${args.itemId}" is not in bundle ${this.bundle.manifest.bundleVersion}`);
-    const neighbors = neighborsOf(this.bundle.neighbors, row).filter(([i]) => i !== row);
-    if (neighbors.length > 0) {
-      const items = neighbors.slice(0, args.k).map(([i, score]) => ({ ...this.describe(i), score }));
-      return { items, source: 'neighbors', backend: this.scorer.backend, latencyMs: this.finish(started) };
-    }
-    const cosine = await this.cosineTo(row);
-    const items = cosine ? topK(cosine, args.k, rowMask(cosine.length, [row])).map((i) => ({ ...this.describe(i), score: cosine[i]! })) : [];
-    return { items, source: 'embeddings', backend: this.scorer.backend, latencyMs: this.finish(started) };
+    return this.active(async () => {
+      const started = performance.now();
+      const kernel = this.kernel;
+      const row = this.bundle.itemIndex.get(args.itemId);
+      if (row === undefined) throw new RecommenderError('UNKNOWN_ITEM', `similarItems(): item "${args.itemId}" is not in bundle ${this.bundle.manifest.bundleVersion}`);
+      // The neighbour table, or embedding cosine for an item without neighbours; rules and diversity applied.
+      const data = this.placements();
+      const { items, source } = await similar(data, shopperOf(data, await this.historyStore.list()), row, args, (r) => this.cosineTo(kernel, r));
+      return { items, source, backend: kernel.backend, latencyMs: this.finish(started) };
+    });
+  }
+
+  /** Items bought in the same baskets as `itemIds` (one id or several), or as the cart's items when none are given. */
+  async boughtTogether(itemIds?: unknown, options?: unknown): Promise<ItemList> {
+    const args = boughtTogetherArguments(itemIds, options);
+    return this.list(async (data, shopper) => boughtTogether(data, shopper, args.itemIds, args));
+  }
+
+  /** Time-decayed popularity, adjusted to a page context when one is given. */
+  async trending(options?: unknown): Promise<ItemList> {
+    const args = trendingArguments(options);
+    return this.list(async (data, shopper, kernel) => ({ items: await trending(data, shopper, args, (row) => this.cosineTo(kernel, row)) }));
+  }
+
+  /** The items the shopper viewed or clicked, most recent first. */
+  async recentlyViewed(options?: unknown): Promise<ItemList> {
+    const args = recentlyViewedArguments(options);
+    return this.list(async (data, shopper) => ({ items: recentlyViewed(data, shopper, args) }));
+  }
+
+  private list(op: (data: PlacementData, shopper: Shopper, kernel: ScoreKernel) => Promise<Omit<ItemList, 'backend' | 'latencyMs'>>): Promise<ItemList> {
+    return this.active(async () => {
+      const started = performance.now();
+      const kernel = this.kernel;
+      const data = this.placements();
+      const result = await op(data, shopperOf(data, await this.historyStore.list()), kernel);
+      return { ...result, backend: kernel.backend, latencyMs: this.finish(started) };
+    });
+  }
+
+  private placements(): PlacementData {
+    return (this.placementView ??= placementData(this.bundle));
   }
 
   items(): ItemMeta[] {
@@ -135,12 +219,17 @@ export class Engine {
   }
 
   async stats(): Promise<Stats> {
+    const { embeddings, neighbors, prototypes, popularity } = this.bundle;
     return {
-      backend: this.scorer.backend,
-      backendTimings: this.backendTimings,
+      backend: this.kernel.backend,
+      implementation: IMPLEMENTATIONS[this.kernel.backend],
+      backendTimings: this.calibration.timings.map((t) => ({ ...t })),
+      calibration: this.calibration.current,
       bundleVersion: this.bundle.manifest.bundleVersion,
       itemCount: this.bundle.items.length,
       lastLatencyMs: this.lastLatencyMs,
+      startup: { ...this.timing },
+      modelBytes: embeddingBytes(embeddings) + tableBytes(neighbors) + tableBytes(prototypes) + popularity.byteLength + this.kernel.bytes,
       historySize: await this.historyStore.count(),
       historyPersistent: this.historyStore.persistent,
       warnings: [...this.warnings],
@@ -148,23 +237,66 @@ export class Engine {
   }
 
   dispose(): void {
-    this.scorer.dispose();
+    this.disposed = true;
+    this.kernel.dispose();
+    for (const kernel of this.retired.splice(0)) kernel.dispose();
     this.bundle.tower.dispose();
     this.historyStore.close();
   }
 
-  private describe(row: number): Omit<Recommendation, 'score' | 'contributions'> {
-    const { id, title, category, price, image } = this.bundle.items[row]!;
-    return { itemId: id, title, ...(category !== undefined && { category }), ...(price !== undefined && { price }), ...(image !== undefined && { image }) };
+  /**
+   * Per-item score buffers, reused from call to call: a fresh multi-megabyte array costs page faults on every call
+   * (measured: 17 ms to allocate and fill 4 MB in this VM, 0.3 ms to refill it). A call that finds them taken (calls
+   * overlap at their awaits) gets its own.
+   */
+  private takeScratch(count: number): Scratch {
+    const scratch = this.scratch ?? { deep: new Float32Array(count), itemKnn: new Float32Array(count), userKnn: new Float32Array(count) };
+    this.scratch = undefined;
+    return scratch;
+  }
+
+  /** Runs a call, keeping count of what is in flight so that background measurements wait for a quiet moment. */
+  private async active<T>(op: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      return await op();
+    } finally {
+      this.inFlight--;
+      this.lastActive = performance.now();
+      if (this.inFlight === 0) for (const kernel of this.retired.splice(0)) kernel.dispose();
+    }
+  }
+
+  /** Resolves once no call has been in flight for `ms`. */
+  private async idle(ms: number): Promise<void> {
+    for (;;) {
+      const quiet = performance.now() - this.lastActive;
+      if (this.inFlight === 0 && quiet >= ms) return;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(10, ms - quiet)));
+    }
+  }
+
+  private adopt(faster: ScoreKernel): void {
+    if (this.disposed) return faster.dispose();
+    const previous = this.kernel;
+    this.kernel = faster;
+    if (this.inFlight === 0) previous.dispose();
+    else this.retired.push(previous);
+  }
+
+  /** The deep model's input: the weighted mean of the history's embeddings (the trainer's formula, on these rows). */
+  private pool(weighted: WeightedItems): Float32Array {
+    const { embeddings } = this.bundle;
+    const rows = dequantizeRows(embeddings, weighted.items);
+    return poolHistory(rows, embeddings.dim, { items: Int32Array.from(weighted.items, (_, h) => h), weights: weighted.weights });
   }
 
   /** Cosine of every item to one item, on the compute backend; undefined when the item's embedding is zero. */
-  private async cosineTo(row: number): Promise<Float32Array | undefined> {
+  private async cosineTo(kernel: ScoreKernel, row: number): Promise<Float32Array | undefined> {
     const { embeddings } = this.bundle;
-    const dim = this.bundle.manifest.embeddings.dim;
-    const norms = (this.norms ??= rowNorms(embeddings, dim));
+    const norms = (this.norms ??= rowNorms(embeddings));
     if (!(norms[row]! > 0)) return undefined;
-    const dots = await this.scorer.scoreVector(embeddings.subarray(row * dim, (row + 1) * dim));
+    const dots = await kernel.score(dequantizeRows(embeddings, [row]));
     return dots.map((d, i) => (norms[i]! > 0 ? d / (norms[i]! * norms[row]!) : 0));
   }
 
@@ -174,19 +306,46 @@ export class Engine {
   }
 }
 
-function rowNorms(embeddings: Float32Array, dim: number): Float32Array {
-  const norms = new Float32Array(embeddings.length / dim);
-  for (let r = 0; r < norms.length; r++) {
+interface Scratch {
+  deep: Float32Array;
+  itemKnn: Float32Array;
+  userKnn: Float32Array;
+}
+
+/** [min, max] of a score vector, as min-max normalisation (src/model/fusion.ts) sees it. */
+function range(scores: Float32Array): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i]!;
+    if (s < min) min = s;
+    if (s > max) max = s;
+  }
+  return [min, max];
+}
+
+/** One value of minMaxNormalize: (s − min) / (max − min), 0 when the scores are constant. */
+function normalized(s: number, [min, max]: [number, number]): number {
+  const width = max - min;
+  return width > 0 ? Math.fround((s - min) / width) : 0;
+}
+
+function rowNorms(e: QuantizedEmbeddings): Float32Array {
+  const norms = new Float32Array(e.count);
+  for (let r = 0; r < e.count; r++) {
     let sum = 0;
-    for (let c = r * dim; c < (r + 1) * dim; c++) sum += embeddings[c]! * embeddings[c]!;
-    norms[r] = Math.sqrt(sum);
+    for (let c = r * e.dim; c < (r + 1) * e.dim; c++) sum += e.values[c]! * e.values[c]!;
+    norms[r] = Math.abs(e.scales[r]!) * Math.sqrt(sum);
   }
   return norms;
 }
 
+const embeddingBytes = (e: QuantizedEmbeddings): number => e.values.byteLength + e.scales.byteLength;
+const tableBytes = (t: NeighborTable): number => t.ids.byteLength + t.weights.byteLength + t.scales.byteLength;
+
 /** A deterministic, realistic user-tower input for backend probing: the mean of the first rows' embeddings. */
-function probeVector(bundle: LoadedBundle): Float32Array {
-  const rows = Math.min(PROBE_ROWS, bundle.items.length);
+function probeVector(embeddings: QuantizedEmbeddings): Float32Array {
+  const rows = Math.min(PROBE_ROWS, embeddings.count);
   const history = { items: Int32Array.from({ length: rows }, (_, i) => i), weights: new Float32Array(rows).fill(1) };
-  return poolHistory(bundle.embeddings, bundle.manifest.embeddings.dim, history);
+  return poolHistory(dequantizeRows(embeddings, history.items), embeddings.dim, history);
 }

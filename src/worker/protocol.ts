@@ -5,7 +5,7 @@
 import type { SerializedError } from '../errors.ts';
 import type { ItemMeta } from '../bundle/manifest.ts';
 import type { HistoryEvent } from '../history/event.ts';
-import type { EngineOptions, Recommendations, SimilarItems, Stats } from '../engine/types.ts';
+import type { EngineOptions, ItemList, Recommendations, SimilarItems, Stats } from '../engine/types.ts';
 
 export type Reply<T> = { ok: true; value: T } | { ok: false; error: SerializedError };
 
@@ -15,6 +15,9 @@ export interface WorkerApi {
   track(event: unknown): Promise<Reply<void>>;
   recommend(options: unknown): Promise<Reply<Recommendations>>;
   similarItems(itemId: unknown, options: unknown): Promise<Reply<SimilarItems>>;
+  boughtTogether(itemIds: unknown, options: unknown): Promise<Reply<ItemList>>;
+  trending(options: unknown): Promise<Reply<ItemList>>;
+  recentlyViewed(options: unknown): Promise<Reply<ItemList>>;
   items(): Promise<Reply<ItemMeta[]>>;
   history(): Promise<Reply<HistoryEvent[]>>;
   forget(): Promise<Reply<void>>;

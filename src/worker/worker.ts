@@ -1,6 +1,8 @@
 /**
- * The module worker. Only comlink and the error type load before expose(): the engine (and tfjs with it) is imported
- * inside init(), so the message listener is in place before any heavy module runs and no early call is lost.
+ * The module worker. Only comlink and the error type load before expose(): the engine is imported after it, so the
+ * message listener is in place before any heavy module runs and no early call is lost. The import starts at once
+ * (not when init() arrives): it overlaps the page's own start-up. TensorFlow.js is not part of it (see
+ * src/backend/kernel-webgl.ts).
  */
 import * as Comlink from 'comlink';
 import { RecommenderError } from '../errors.ts';
@@ -13,12 +15,15 @@ const api: WorkerApi = {
   init: (options) =>
     reply(async () => {
       if (engine) throw new RecommenderError('INVALID_OPTION', 'init(): the worker is already initialised');
-      engine = import('../engine/engine.ts').then(({ Engine }) => Engine.create(options));
+      engine = engineModule.then(({ Engine }) => Engine.create(options));
       return (await engine).stats();
     }),
   track: (event) => withEngine((e) => e.track(event)),
   recommend: (options) => withEngine((e) => e.recommend(options)),
   similarItems: (itemId, options) => withEngine((e) => e.similarItems(itemId, options)),
+  boughtTogether: (itemIds, options) => withEngine((e) => e.boughtTogether(itemIds, options)),
+  trending: (options) => withEngine((e) => e.trending(options)),
+  recentlyViewed: (options) => withEngine((e) => e.recentlyViewed(options)),
   items: () => withEngine((e) => e.items()),
   history: () => withEngine((e) => e.history()),
   forget: () => withEngine((e) => e.forget()),
@@ -26,6 +31,8 @@ const api: WorkerApi = {
 };
 
 Comlink.expose(api);
+const engineModule = import('../engine/engine.ts');
+engineModule.catch(() => undefined); // reported by init(), not as an unhandled rejection
 
 function withEngine<T>(op: (e: Engine) => T | Promise<T>): Promise<Reply<T>> {
   return reply(async () => {

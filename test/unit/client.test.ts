@@ -6,7 +6,11 @@ import type { Stats } from '../../src/engine/types.ts';
 
 const STATS: Stats = {
   backend: 'cpu',
+  implementation: 'plain JS',
   backendTimings: [],
+  calibration: { source: 'measured', complete: true, device: 'test', startMs: 1 },
+  startup: { loadMs: 1, startMs: 2, startedAt: 0 },
+  modelBytes: 0,
   bundleVersion: 'v1',
   itemCount: 1,
   lastLatencyMs: null,
@@ -72,7 +76,7 @@ describe('createRecommender (client side of the worker link)', () => {
     const { recommender, worker } = await started({ init });
     expect(worker.url.href).toMatch(/\/worker\/worker\.ts$/);
     expect(worker.options.type).toBe('module');
-    expect(init).toHaveBeenCalledWith({ bundleUrl: 'https://cdn.test/b/manifest.json', backend: 'auto', historyCap: 1000, persistHistory: true });
+    expect(init).toHaveBeenCalledWith({ bundleUrl: 'https://cdn.test/b/manifest.json', backend: 'auto', historyCap: 1000, historyMaxAgeDays: 180, persistHistory: true });
     recommender.dispose();
   });
 
@@ -110,15 +114,17 @@ describe('createRecommender (client side of the worker link)', () => {
     recommender.dispose();
   });
 
-  it('rejects pending and later calls with WORKER_FAILED when the worker errors', async () => {
-    const { recommender, worker } = await started({ recommend: never });
+  it('rejects pending calls with WORKER_FAILED when the worker errors; later calls go to a restarted worker', async () => {
+    const { recommender, worker } = await started({ recommend: never, stats: () => ok(STATS) });
     const pending = recommender.recommend();
     worker.crash('Uncaught RangeError: out of memory');
     const error = await rejection(pending);
     expect(error.code).toBe('WORKER_FAILED');
     expect(error.message).toContain('out of memory');
-    expect((await rejection(recommender.stats())).code).toBe('WORKER_FAILED');
     expect(worker.terminated).toBe(true);
+    expect(await recommender.stats()).toEqual(STATS); // test/unit/worker-restart.test.ts has the details
+    expect(FakeWorker.last).not.toBe(worker);
+    recommender.dispose();
   });
 
   it('rejects pending and later calls with DISPOSED after dispose()', async () => {

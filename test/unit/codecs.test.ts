@@ -5,11 +5,32 @@ import {
   decodeNeighbors,
   decodeVector,
   dequantizeEmbeddings,
+  dequantizeRows,
+  emptySlot,
   encodeEmbeddings,
   encodeNeighbors,
   encodeVector,
   quantizeEmbeddings,
+  roundScale,
+  type NeighborTable,
 } from '../../src/bundle/codecs.ts';
+import { mulberry32 } from '../../src/train/random.ts';
+import { brotliCompressSync, constants } from 'node:zlib';
+
+/** A version-1 file (the first layout: typed arrays one after the other), as earlier trainers wrote them. */
+function version1(magic: number, a: number, b: number, c: number, ...parts: ArrayBufferView[]): Uint8Array {
+  const bytes = new Uint8Array(16 + parts.reduce((n, p) => n + p.byteLength, 0));
+  const view = new DataView(bytes.buffer);
+  [magic, a, b, c].forEach((v, i) => view.setUint32(4 * i, v, true));
+  let offset = 16;
+  for (const p of parts) {
+    bytes.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), offset);
+    offset += p.byteLength;
+  }
+  return bytes;
+}
+
+const brotli = (bytes: Uint8Array): number => brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
 import { RecommenderError } from '../../src/errors.ts';
 
 describe('embeddings codec', () => {
@@ -18,7 +39,8 @@ describe('embeddings codec', () => {
 
   it('quantizes each row to int8 with its own scale, within half a step', () => {
     expect(q.scales[0]).toBeCloseTo(1 / 127);
-    expect([...q.values.slice(0, 3)]).toEqual([64, -127, 32]);
+    expect(q.scales[0]).toBeGreaterThanOrEqual(1 / 127); // rounded up: |q| never exceeds 127
+    expect([...q.values.slice(0, 3)]).toEqual([63, -127, 32]); // 63.5 / (1 + 2⁻¹¹…): rounds down
     expect(q.scales[1]).toBe(0); // an all-zero row stays exactly zero
     const back = dequantizeEmbeddings(q);
     matrix.forEach((v, i) => expect(Math.abs(back[i]! - v)).toBeLessThanOrEqual(q.scales[Math.floor(i / 3)]! / 2 + 1e-7));
@@ -34,6 +56,38 @@ describe('embeddings codec', () => {
     expect(encodeEmbeddings(decoded)).toEqual(bytes);
   });
 
+  it('rounds scales up to 11 significant bits, keeping float32 range', () => {
+    for (const x of [1 / 127, 0.3, 1e-9, 123456.7, 2 ** -20]) {
+      const r = roundScale(x);
+      expect(r).toBeGreaterThanOrEqual(x);
+      expect((r - x) / x).toBeLessThan(2 ** -10);
+      expect(new Uint32Array(new Float32Array([r]).buffer)[0]! & 0x1fff).toBe(0);
+    }
+    expect(roundScale(0)).toBe(0);
+  });
+
+  it('dequantizes chosen rows exactly as the whole matrix', () => {
+    const all = dequantizeEmbeddings(q);
+    expect([...dequantizeRows(q, [2, 0])]).toEqual([...all.slice(6, 9), ...all.slice(0, 3)]);
+  });
+
+  it('still reads version-1 files', () => {
+    const v1 = version1(0x4d45524c, 3, 3, 0, q.scales, q.values);
+    const decoded = decodeEmbeddings(v1);
+    expect([...decoded.values]).toEqual([...q.values]);
+    expect([...decoded.scales]).toEqual([...q.scales]);
+  });
+
+  it('lays values out per dimension so that brotli finds them', () => {
+    // Dimensions with different spreads, as trained embeddings have: the per-dimension layout compresses better.
+    const random = mulberry32(3);
+    const [count, dim] = [4000, 64];
+    const m = Float32Array.from({ length: count * dim }, (_, i) => (random() - 0.5) * (1 + (i % dim) / 8));
+    const big = quantizeEmbeddings(m, count, dim);
+    const rowMajor = version1(0x4d45524c, count, dim, 0, big.scales, big.values);
+    expect(brotli(encodeEmbeddings(big))).toBeLessThan(brotli(rowMajor));
+  });
+
   it('decodes from an unaligned offset', () => {
     const bytes = encodeEmbeddings(q);
     const shifted = new Uint8Array(bytes.length + 1);
@@ -44,6 +98,7 @@ describe('embeddings codec', () => {
   it('rejects a truncated file or a header that does not match its length', () => {
     const bytes = encodeEmbeddings(q);
     expect(() => decodeEmbeddings(bytes.subarray(0, bytes.length - 1))).toThrow(/expected 37 bytes for 3 rows of 3 int8 values, found 36/);
+    expect(() => decodeEmbeddings(new Uint8Array(5))).toThrow(/at least 16 bytes/);
     const huge = bytes.slice();
     new DataView(huge.buffer).setUint32(4, 0xffffffff, true); // a row count that would need gigabytes
     expect(() => decodeEmbeddings(huge)).toThrow(RecommenderError);
@@ -77,9 +132,58 @@ describe('neighbour table codec', () => {
   });
 
   it('rejects neighbour ids outside the catalog', () => {
+    expect(() => decodeNeighbors(encodeNeighbors(table), 'neighbors', 1)).toThrow(/item ids below 1, found 1/);
+  });
+
+  it('rejects truncated or padded rows', () => {
     const bytes = encodeNeighbors(table);
-    bytes[16 + 4 * 3] = 7; // first id of row 0
-    expect(() => decodeNeighbors(bytes)).toThrow(/item ids below 3, found 7/);
+    expect(() => decodeNeighbors(bytes.subarray(0, bytes.length - 1))).toThrow(RecommenderError);
+    const padded = new Uint8Array(bytes.length + 1);
+    padded.set(bytes);
+    expect(() => decodeNeighbors(padded)).toThrow(RecommenderError);
+    const tooMany = bytes.slice();
+    tooMany[16 + 4 * 3] = 9; // row 0 claims 9 neighbours of k = 2
+    expect(() => decodeNeighbors(tooMany)).toThrow(/at most 2 neighbours per row, row 0 has 9/);
+  });
+
+  it('orders each row by quantized weight, ties by id, and round-trips wide ids and long rows', () => {
+    const random = mulberry32(5);
+    const [count, k, items] = [50, 300, 70_000];
+    // Distinct ids per row; few distinct weights, so that many quantized weights tie.
+    const rows = Array.from({ length: count }, () => [...new Set(Array.from({ length: 1 + Math.floor(random() * k) }, () => Math.floor(random() * items)))].map((id) => [id, Math.round(random() * 4) / 4 + 0.01] as const));
+    const wide = buildNeighborTable(count, k, rows, items);
+    expect(wide.ids).toBeInstanceOf(Uint32Array);
+    for (let r = 0; r < count; r++) {
+      for (let s = r * k + 1; s < (r + 1) * k && wide.ids[s] !== emptySlot(wide.ids); s++) {
+        const [w0, w1] = [wide.weights[s - 1]!, wide.weights[s]!];
+        expect(w0 > w1 || (w0 === w1 && wide.ids[s - 1]! < wide.ids[s]!)).toBe(true);
+      }
+    }
+    const decoded = decodeNeighbors(encodeNeighbors(wide), 'prototypes', items);
+    expect([...decoded.ids]).toEqual([...wide.ids]);
+    expect([...decoded.weights]).toEqual([...wide.weights]);
+    expect([...decoded.scales]).toEqual([...wide.scales]);
+  });
+
+  it('still reads version-1 files', () => {
+    const t: NeighborTable = table;
+    const v1 = version1(0x424e524c, t.count, t.k, 2, t.scales, t.ids, t.weights);
+    const decoded = decodeNeighbors(v1);
+    expect([...decoded.ids]).toEqual([...t.ids]);
+    expect([...decoded.weights]).toEqual([...t.weights]);
+    v1[16 + 4 * 3] = 7; // first id of row 0
+    expect(() => decodeNeighbors(v1)).toThrow(/item ids below 3, found 7/);
+  });
+
+  it('stores sorted id gaps, smaller than fixed-width ids once compressed', () => {
+    const random = mulberry32(9);
+    const count = 3000;
+    // Neighbours near the row (as in a catalog ordered by product code), with weights of no fixed pattern.
+    const near = (r: number) => [...new Set(Array.from({ length: 20 }, () => Math.min(count - 1, Math.max(0, r + Math.round((random() - 0.5) * 400)))))];
+    const rows = Array.from({ length: count }, (_, r) => near(r).map((id) => [id, random()] as const));
+    const t = buildNeighborTable(count, 20, rows);
+    const v1 = version1(0x424e524c, t.count, t.k, 2, t.scales, t.ids, t.weights);
+    expect(brotli(encodeNeighbors(t))).toBeLessThan(0.9 * brotli(v1));
   });
 });
 
@@ -87,5 +191,6 @@ describe('vector codec', () => {
   it('round-trips float32 values exactly', () => {
     const v = Float32Array.from([0, 1.5, -2, Math.PI]);
     expect([...decodeVector(encodeVector(v))]).toEqual([...v]);
+    expect([...decodeVector(version1(0x3146524c, 4, 0, 0, v))]).toEqual([...v]);
   });
 });

@@ -10,7 +10,8 @@ const opened: HistoryStore[] = [];
 
 async function open(cap?: number, dbName = `history-test-${++dbCount}`): Promise<{ store: HistoryStore; warnings: string[] }> {
   const warnings: string[] = [];
-  const store = await openHistory({ cap, dbName }, (w) => warnings.push(w));
+  // Timestamps near 1970 keep the tests readable: no age limit here (see test/unit/storage.test.ts).
+  const store = await openHistory({ cap, dbName, maxAgeDays: Infinity }, (w) => warnings.push(w));
   opened.push(store);
   return { store, warnings };
 }
@@ -92,7 +93,7 @@ describe('IndexedDB history', () => {
 
 describe('MemoryHistory', () => {
   it('orders like the IndexedDB store', async () => {
-    const store = new MemoryHistory(10);
+    const store = new MemoryHistory(10, Infinity);
     await store.add(event('b', 2));
     await store.add(event('a', 1));
     await store.add(event('c', 2));

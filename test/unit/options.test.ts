@@ -19,7 +19,7 @@ function invalid(fn: () => unknown): RecommenderError {
 describe('createRecommender options', () => {
   it('fills the defaults and resolves the bundle URL against the page', () => {
     expect(resolveOptions({ bundleUrl: '../bundles/shop/manifest.json' }, PAGE)).toEqual({
-      engine: { bundleUrl: 'https://shop.test/bundles/shop/manifest.json', backend: 'auto', historyCap: 1000, persistHistory: true },
+      engine: { bundleUrl: 'https://shop.test/bundles/shop/manifest.json', backend: 'auto', historyCap: 1000, historyMaxAgeDays: 180, persistHistory: true },
       timeoutMs: 10_000,
       initTimeoutMs: 60_000,
     });
@@ -27,11 +27,11 @@ describe('createRecommender options', () => {
 
   it('accepts a bundle folder, a URL object and every option', () => {
     const resolved = resolveOptions(
-      { bundleUrl: new URL('https://cdn.test/b/'), backend: 'wasm', timeoutMs: 500, initTimeoutMs: 9000, historyCap: 20, persistHistory: false },
+      { bundleUrl: new URL('https://cdn.test/b/'), backend: 'wasm', timeoutMs: 500, initTimeoutMs: 9000, historyCap: 20, historyMaxAgeDays: 30, persistHistory: false, allowedOrigins: ['https://cdn.test'] },
       undefined,
     );
     expect(resolved).toEqual({
-      engine: { bundleUrl: 'https://cdn.test/b/manifest.json', backend: 'wasm', historyCap: 20, persistHistory: false },
+      engine: { bundleUrl: 'https://cdn.test/b/manifest.json', backend: 'wasm', historyCap: 20, historyMaxAgeDays: 30, persistHistory: false },
       timeoutMs: 500,
       initTimeoutMs: 9000,
     });
@@ -46,7 +46,7 @@ describe('createRecommender options', () => {
   it('lists the valid options when given an unknown one', () => {
     const error = invalid(() => resolveOptions({ bundleUrl: '/m.json', timeout: 5 }, PAGE));
     expect(error.message).toContain('"timeout"');
-    expect(error.message).toContain('bundleUrl, backend, timeoutMs, initTimeoutMs, historyCap, persistHistory');
+    expect(error.message).toContain('bundleUrl, backend, timeoutMs, initTimeoutMs, historyCap, historyMaxAgeDays, persistHistory, allowedOrigins');
   });
 
   it.each([
@@ -77,12 +77,12 @@ describe('createRecommender options', () => {
 
 describe('method arguments', () => {
   it('defaults and bounds k', () => {
-    expect(recommendArguments(undefined)).toEqual({ k: 10, excludeSeen: true });
-    expect(recommendArguments({ k: 3, excludeSeen: false })).toEqual({ k: 3, excludeSeen: false });
+    expect(recommendArguments(undefined)).toEqual({ k: 10, excludeSeen: true, rules: {}, diversity: 0, context: undefined });
+    expect(recommendArguments({ k: 3, excludeSeen: false })).toMatchObject({ k: 3, excludeSeen: false });
     invalid(() => recommendArguments({ k: 1001 }));
     invalid(() => recommendArguments({ k: '5' }));
     invalid(() => recommendArguments({ excludeSeen: 1 }));
-    expect(similarArguments('a', { k: 2 })).toEqual({ itemId: 'a', k: 2 });
+    expect(similarArguments('a', { k: 2 })).toEqual({ itemId: 'a', k: 2, rules: {}, diversity: 0 });
     invalid(() => similarArguments(5, undefined));
     invalid(() => similarArguments('a', { limit: 2 }));
   });

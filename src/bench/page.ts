@@ -1,0 +1,124 @@
+/**
+ * The speed benchmark's page (bench.html), driven by test/bench/speed.ts through Playwright. It does what a shop
+ * page does, nothing else: `?bundle=URL&backend=B` creates the recommender as the page loads and asks for a first
+ * recommendation; `window.bench` then runs timed calls and the references. Main-thread long tasks are recorded
+ * from navigation on.
+ */
+import { createRecommender, type Backend, type EventType, type Recommender, type Stats } from '../index.ts';
+
+export interface FirstResult {
+  ok: boolean;
+  /** When this page's script began to run, ms since navigation start. */
+  scriptStartMs: number;
+  /** performance.timeOrigin of the page (epoch ms), to place the worker's timings on the page's clock. */
+  timeOrigin: number;
+  error?: { code?: string; message: string };
+  /** Since navigation start, ms. */
+  createdMs?: number;
+  firstRecommendationMs?: number;
+  basis?: string;
+  backend?: string;
+  stats?: Stats;
+}
+
+export interface References {
+  count: number;
+  /** Time to read the stored item matrix once in a worker, by the fastest means available and by plain JS, ms. */
+  floor: { wasmSimdMs: number; jsWordsMs: number; jsBytesMs: number; bytes: number };
+  /** Float32 matMul + tf.topk on tfjs's default backend, read back. */
+  naive: { backend: string; firstMs: number; times: number[] } | { error: string };
+}
+
+interface Bench {
+  longTasks: Array<{ startTime: number; duration: number }>;
+  first: FirstResult | undefined;
+  recommender: Recommender | undefined;
+  track(ids: string[]): Promise<void>;
+  latency(runs: number, k: number): Promise<{ page: number[]; worker: number[]; backend: string }>;
+  waitCalibrated(timeoutMs: number): Promise<Stats>;
+  clearCaches(): Promise<void>;
+  references(bundleUrl: string, naiveRuns: number, floorRuns: number): Promise<References>;
+}
+
+declare global {
+  interface Window {
+    bench: Bench;
+  }
+}
+
+const scriptStartMs = performance.now();
+/** Logged once the first recommendation (or the error) is in window.bench.first. */
+export const DONE = 'localrank-bench: first recommendation';
+const TYPES: EventType[] = ['view', 'click', 'view', 'cart', 'click', 'purchase'];
+
+const bench: Bench = {
+  longTasks: [],
+  first: undefined,
+  recommender: undefined,
+  async track(ids) {
+    for (const [i, itemId] of ids.entries()) await bench.recommender!.track({ itemId, type: TYPES[i % TYPES.length]! });
+  },
+  async latency(runs, k) {
+    const page: number[] = [];
+    const worker: number[] = [];
+    let backend = '';
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      const result = await bench.recommender!.recommend({ k });
+      page.push(performance.now() - started);
+      worker.push(result.latencyMs);
+      backend = result.backend;
+    }
+    return { page, worker, backend };
+  },
+  async waitCalibrated(timeoutMs) {
+    const until = performance.now() + timeoutMs;
+    for (;;) {
+      const stats = await bench.recommender!.stats();
+      if (stats.calibration.complete || performance.now() > until) return stats;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  },
+  async clearCaches() {
+    for (const name of await caches.keys()) await caches.delete(name);
+  },
+  references(bundleUrl, naiveRuns, floorRuns) {
+    const worker = new Worker(new URL('./reference.ts', import.meta.url), { type: 'module', name: 'localrank-bench-reference' });
+    return new Promise((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<References | { error: string }>) => {
+        worker.terminate();
+        if ('error' in event.data) reject(new Error(event.data.error));
+        else resolve(event.data);
+      };
+      worker.onerror = (event) => {
+        worker.terminate();
+        reject(new Error(event.message || 'the reference worker failed'));
+      };
+      worker.postMessage({ bundleUrl: new URL(bundleUrl, location.href).href, naiveRuns, floorRuns, k: 10 });
+    });
+  },
+};
+window.bench = bench;
+
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) bench.longTasks.push({ startTime: entry.startTime, duration: entry.duration });
+}).observe({ type: 'longtask', buffered: true });
+
+const params = new URLSearchParams(location.search);
+const bundleUrl = params.get('bundle');
+if (bundleUrl) {
+  const backend = (params.get('backend') ?? 'auto') as Backend | 'auto';
+  createRecommender({ bundleUrl, backend, initTimeoutMs: 600_000, timeoutMs: 600_000 })
+    .then(async (recommender) => {
+      bench.recommender = recommender;
+      const createdMs = performance.now();
+      const first = await recommender.recommend({ k: 10 });
+      const firstRecommendationMs = performance.now();
+      bench.first = { ok: true, scriptStartMs, timeOrigin: performance.timeOrigin, createdMs, firstRecommendationMs, basis: first.basis, backend: first.backend, stats: await recommender.stats() };
+      console.log(DONE); // the driver waits for this message rather than polling the page: no harness code on the main thread until then
+    })
+    .catch((error: { code?: string; message?: string }) => {
+      bench.first = { ok: false, scriptStartMs, timeOrigin: performance.timeOrigin, error: { code: error.code, message: String(error.message ?? error) } };
+      console.log(DONE);
+    });
+}
