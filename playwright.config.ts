@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 
 // Debian's Chromium where it is installed (`apt-get install -y chromium`); otherwise Playwright's own browser.
 const executablePath = existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined;
-const PORT = 4173;
+// E2E_PORT lets a second checkout run its browser tests while another serves the default port.
+const PORT = Number(process.env.E2E_PORT ?? 4173);
 
 export default defineConfig({
   testDir: 'test/e2e',
