@@ -30,5 +30,8 @@ export default defineConfig({
     include: ['test/unit/**/*.test.ts'],
     environment: 'node',
     setupFiles: ['test/unit/setup.ts'],
+    // CI is a busy 2-core machine: a generous limit keeps slow-but-correct tests from failing on load.
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
   },
 });
