@@ -148,7 +148,7 @@ test('keyboard and screen readers: a labelled region, one tab stop, arrow keys b
   expect(pageErrors).toEqual([]);
 });
 
-test('clicks and impressions: events for the host, clicks tracked, links the host can route', async ({ page }) => {
+test('clicks and impressions: events for the host, clicks tracked, links the host can route', async ({ page, baseURL }) => {
   const { pageErrors } = await mount(page, `<localrank-shelf id="s" bundle="${HOSTILE}" placement="trending" k="4" href="/product/{id}?from=shelf"></localrank-shelf>`);
   await expect(page.locator('#s .card')).toHaveCount(4);
   await expect.poll(async () => (await events<ShelfItemDetail>(page, 'localrank-impression')).length).toBe(4);
@@ -158,7 +158,7 @@ test('clicks and impressions: events for the host, clicks tracked, links the hos
   // The cards are links; a host that routes calls preventDefault() and no page loads.
   const card = page.locator('#s .card').nth(2);
   const itemId = (await card.getAttribute('data-item-id'))!;
-  await expect(card).toHaveAttribute('href', `http://127.0.0.1:4173/product/${itemId}?from=shelf`);
+  await expect(card).toHaveAttribute('href', new URL(`/product/${itemId}?from=shelf`, baseURL).href);
   await page.evaluate(() => document.addEventListener('localrank-click', (e) => e.preventDefault()));
   await card.click();
   await expect.poll(() => historyOf(page, '#s')).toEqual([`click:${itemId}`]);
