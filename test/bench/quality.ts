@@ -14,8 +14,11 @@ import { fitAndEvaluate } from '../../src/train/train.ts';
 import { fitItemKnn, DEFAULT_ITEM_KNN } from '../../src/train/item-knn.ts';
 import { fitEase } from '../../src/train/ease.ts';
 import { denseItemItemScorer, fitBpr } from '../../src/eval/baselines.ts';
-import { evaluate, evaluateScorer, type EvalCase, type Metrics } from '../../src/eval/evaluate.ts';
-import { rowMask } from '../../src/rank/topk.ts';
+import { evaluate, evaluateScorer, scoreBatch, type EvalCase, type Metrics } from '../../src/eval/evaluate.ts';
+import { meanMetrics } from '../../src/eval/metrics.ts';
+import { fuse } from '../../src/model/fusion.ts';
+import { diversify } from '../../src/rank/diversity.ts';
+import { rowMask, topK } from '../../src/rank/topk.ts';
 import { mulberry32 } from '../../src/train/random.ts';
 import { historyWeights } from '../../src/model/events.ts';
 import { itemKnnScores } from '../../src/model/scorers.ts';
@@ -29,7 +32,7 @@ interface Row {
   trainSeconds: number;
 }
 
-async function benchmark(name: string, data: Dataset): Promise<{ rows: Row[]; fusionOverBest: number; fusionWeights: object; itemTable: string; totalSeconds: number }> {
+async function benchmark(name: string, data: Dataset): Promise<{ rows: Row[]; fusionOverBest: number; fusionWeights: object; itemTable: string; totalSeconds: number; diversity: ReturnType<typeof diversityTradeOff> }> {
   console.log(`\n## ${name}: ${data.users.length.toLocaleString('en')} interactions, ${data.userCount} users, ${data.items.length} items`);
   const started = performance.now();
   const fitted = await fitAndEvaluate(data, { log: (line) => console.log(`  ${line}`) });
@@ -51,6 +54,7 @@ async function benchmark(name: string, data: Dataset): Promise<{ rows: Row[]; fu
   const [bpr, bprSeconds] = timed(() => fitBpr(trainItems, n));
   const bprMetrics = evaluateScorer(n, testCases, (_, cases) => cases.map((c) => bpr.score(c.user)));
 
+  const diversity = diversityTradeOff(fitted);
   const s = report.seconds;
   const rows: Row[] = [
     { model: 'popularity (time-decayed)', metrics: report.test.popularity!, trainSeconds: 0 },
@@ -65,7 +69,44 @@ async function benchmark(name: string, data: Dataset): Promise<{ rows: Row[]; fu
   const best = Math.max(...rows.slice(0, -1).map((r) => r.metrics.ndcg10));
   const fusionOverBest = report.test.fusion!.ndcg10 / best;
   console.log(`\n${table(rows)}\n\nfusion weights ${JSON.stringify(report.fusionWeights)}; fusion NDCG@10 / best single = ${fusionOverBest.toFixed(3)} (target ≥ 1.05); ${testCases.length} test users; trainer ${totalSeconds.toFixed(1)} s`);
-  return { rows, fusionOverBest, fusionWeights: report.fusionWeights, itemTable: report.itemTable, totalSeconds };
+  console.log(`\n### Diversity (MMR over item embeddings on the fusion's top 50)\n\n| diversity λ | NDCG@10 | intra-list diversity@10 |\n|---|---|---|\n${diversity.map((d) => `| ${d.lambda} | ${d.ndcg10.toFixed(4)} | ${d.intraListDiversity.toFixed(4)} |`).join('\n')}`);
+  return { rows, fusionOverBest, fusionWeights: report.fusionWeights, itemTable: report.itemTable, totalSeconds, diversity };
+}
+
+/**
+ * The diversity knob's price: re-rank the fusion's top 50 with MMR (src/rank/diversity.ts, as the runtime does) and
+ * report NDCG@10 against intra-list diversity (mean pairwise 1 − cosine of the top 10's embeddings).
+ */
+function diversityTradeOff(fitted: Awaited<ReturnType<typeof fitAndEvaluate>>): Array<{ lambda: number; ndcg10: number; intraListDiversity: number }> {
+  const { model, testCases, fusionWeights } = fitted;
+  const n = model.itemCount;
+  const dim = model.dim;
+  const cosine = (a: number, b: number) => {
+    let dot = 0, na = 0, nb = 0;
+    for (let c = 0; c < dim; c++) {
+      const x = model.embeddings[a * dim + c]!, y = model.embeddings[b * dim + c]!;
+      dot += x * y; na += x * x; nb += y * y;
+    }
+    return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+  };
+  return [0, 0.2, 0.4, 0.6].map((lambda) => {
+    const ranks: number[] = [];
+    let ild = 0;
+    for (let start = 0; start < testCases.length; start += 256) {
+      const batch = testCases.slice(start, start + 256);
+      scoreBatch(model, batch.map((c) => c.history)).forEach((scores, b) => {
+        const c = batch[b]!;
+        const fused = fuse(scores, fusionWeights, n);
+        const top = diversify(topK(fused, 50, c.exclude), fused, model.embeddings, dim, lambda, 10);
+        const position = top.indexOf(c.target);
+        ranks.push(position < 0 ? n : position);
+        let pairs = 0, sum = 0;
+        for (let i = 0; i < top.length; i++) for (let j = i + 1; j < top.length; j++) (sum += 1 - cosine(top[i]!, top[j]!)), pairs++;
+        ild += pairs ? sum / pairs : 0;
+      });
+    }
+    return { lambda, ndcg10: meanMetrics(ranks).ndcg10, intraListDiversity: ild / testCases.length };
+  });
 }
 
 /**
