@@ -22,7 +22,8 @@ export function contentFeatures(item: ItemMeta): Array<[number, number]> {
 }
 
 /**
- * Replaces the embedding rows of items not marked `known` with the content map's prediction; returns how many.
+ * Replaces the embedding rows of items not marked `known` with the content map's prediction, scaled to the median
+ * length of the known rows; returns how many.
  * `embeddings` is row-major items × dim and is changed in place.
  */
 export function embedColdItems(items: readonly ItemMeta[], embeddings: Float32Array, dim: number, known: Uint8Array, lambda = 10): number {
@@ -30,10 +31,20 @@ export function embedColdItems(items: readonly ItemMeta[], embeddings: Float32Ar
   if (cold.length === 0 || cold.length === items.length) return 0;
   const rows = items.flatMap((item, i) => (known[i] ? [{ features: contentFeatures(item), target: embeddings.subarray(i * dim, (i + 1) * dim) }] : []));
   const weights = solveRidge(rows, dim, lambda);
+  // Ridge predictions shrink towards the mean, and a short vector never wins a dot-product ranking: keep the
+  // predicted direction at the typical length of a trained embedding.
+  const norm = (v: ArrayLike<number>): number => {
+    let sum = 0;
+    for (let c = 0; c < v.length; c++) sum += v[c]! * v[c]!;
+    return Math.sqrt(sum);
+  };
+  const lengths = rows.map((r) => norm(r.target)).sort((a, b) => a - b);
+  const typical = lengths[Math.floor(lengths.length / 2)]!;
   for (const i of cold) {
     const row = new Float64Array(dim);
     for (const [a, v] of contentFeatures(items[i]!)) for (let c = 0; c < dim; c++) row[c]! += v * weights[a * dim + c]!;
-    embeddings.set(row, i * dim);
+    const length = norm(row);
+    embeddings.set(length > 0 ? row.map((x) => (x * typical) / length) : row, i * dim);
   }
   return cold.length;
 }

@@ -24,7 +24,15 @@ import { historyWeights } from '../../src/model/events.ts';
 import { itemKnnScores } from '../../src/model/scorers.ts';
 import { parseUData, runRatingBenchmark, formatRatingTable } from '../../src/eval/ratings/index.ts';
 
-const { values } = parseArgs({ options: { out: { type: 'string' }, ml100k: { type: 'string', default: '../shared/data/ml-100k' } } });
+const { values } = parseArgs({
+  options: {
+    out: { type: 'string' },
+    ml100k: { type: 'string', default: '../shared/data/ml-100k' },
+    /** Comma-separated subset of: online-retail, cold-start, movielens, ratings. */
+    only: { type: 'string', default: 'online-retail,cold-start,movielens,ratings' },
+  },
+});
+const sections = new Set(values.only!.split(','));
 
 interface Row {
   model: string;
@@ -183,18 +191,20 @@ function movieLens(dir: string): Dataset {
 
 const results: Record<string, unknown> = {};
 const onlineRetail = readDataset('data/online-retail/interactions.csv.gz', 'data/online-retail/items.csv');
-results.onlineRetail = await benchmark('Online Retail (committed demo shop)', onlineRetail);
-results.onlineRetailColdStart = await coldStart(onlineRetail);
-if (existsSync(join(values.ml100k!, 'u.data.gz'))) {
-  results.movieLens100k = await benchmark('MovieLens-100K (implicit)', movieLens(values.ml100k!));
-  console.log('\n## MovieLens-100K rating prediction (explicit ratings, 5-fold cross-validation)');
-  const ratings = await runRatingBenchmark(values.ml100k!);
-  if (ratings) {
-    console.log(`\n${formatRatingTable(ratings)}`);
-    results.movieLens100kRatings = ratings;
-  }
-} else {
+if (sections.has('online-retail')) results.onlineRetail = await benchmark('Online Retail (committed demo shop)', onlineRetail);
+if (sections.has('cold-start')) results.onlineRetailColdStart = await coldStart(onlineRetail);
+if (!existsSync(join(values.ml100k!, 'u.data.gz'))) {
   console.log(`\nMovieLens-100K skipped: ${values.ml100k}/u.data.gz not found (pass --ml100k DIR; the data is never committed).`);
+} else {
+  if (sections.has('movielens')) results.movieLens100k = await benchmark('MovieLens-100K (implicit)', movieLens(values.ml100k!));
+  if (sections.has('ratings')) {
+    console.log('\n## MovieLens-100K rating prediction (explicit ratings, 5-fold cross-validation)');
+    const ratings = await runRatingBenchmark(values.ml100k!);
+    if (ratings) {
+      console.log(`\n${formatRatingTable(ratings)}`);
+      results.movieLens100kRatings = ratings;
+    }
+  }
 }
 if (values.out) {
   writeFileSync(values.out, JSON.stringify(results, null, 2) + '\n');
