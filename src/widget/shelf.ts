@@ -12,6 +12,7 @@ import type { ListedItem, PageContext } from '../engine/types.ts';
 import { RecommenderError, type RecommenderErrorCode } from '../errors.ts';
 import type { Reason } from '../rank/explain.ts';
 import type { RankingRules } from '../rank/rules.ts';
+import type { ScorerName } from '../model/fusion.ts';
 import { bundleKey, evictSharedRecommender, sharedRecommender } from './registry.ts';
 import { SHELF_CSS } from './styles.ts';
 
@@ -84,6 +85,7 @@ export class LocalrankShelf extends Base {
   private hiddenByError = false;
   private rulesProperty: RankingRules | undefined;
   private itemsProperty: string[] | undefined;
+  private weightsProperty: Partial<Record<ScorerName, number>> | undefined;
 
   constructor() {
     super();
@@ -123,6 +125,15 @@ export class LocalrankShelf extends Base {
   }
   set rules(value: RankingRules | undefined) {
     this.rulesProperty = value ?? undefined;
+    this.schedule();
+  }
+
+  /** Fusion weights for placement="for-you" (recommend()'s `weights`): overrides the bundle's tuned ones. */
+  get weights(): Partial<Record<ScorerName, number>> | undefined {
+    return this.weightsProperty;
+  }
+  set weights(value: Partial<Record<ScorerName, number>> | undefined) {
+    this.weightsProperty = value ?? undefined;
     this.schedule();
   }
 
@@ -246,11 +257,12 @@ export class LocalrankShelf extends Base {
     const category = this.getAttribute('category') || undefined;
     const context: PageContext | undefined = item || category ? { ...(item && { itemId: item }), ...(category && { category }) } : undefined;
     const list = { k, ...(rules && { rules }), ...(diversity !== undefined && { diversity }) };
-    const key = JSON.stringify([bundleKey(bundle), placement, item, category, k, diversity, rules, this.itemsProperty]);
+    const weights = this.weightsProperty;
+    const key = JSON.stringify([bundleKey(bundle), placement, item, category, k, diversity, rules, this.itemsProperty, weights]);
     const run = async (r: Recommender): Promise<ListedItem[]> => {
       switch (placement) {
         case 'for-you':
-          return (await r.recommend({ ...list, ...(context && { context }) })).items;
+          return (await r.recommend({ ...list, ...(context && { context }), ...(weights && { weights }) })).items;
         case 'similar':
           // Waiting for its item (a host may set it after mounting the shelf): empty, not an error.
           return item ? (await r.similarItems(item, list)).items : [];
