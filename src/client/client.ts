@@ -65,6 +65,11 @@ export async function createRecommender(options: RecommenderOptions): Promise<Re
 
 /** Restarts in a row (without a successful call between them) before the recommender gives up. */
 const MAX_RESTARTS = 3;
+/**
+ * After a call timed out, the worker must answer a stats() within this many call timeouts, or it is deemed hung and
+ * replaced. Generous, so that a worker busy for a while (a backend starting up) is not mistaken for a hung one.
+ */
+const PROBE_TIMEOUTS = 3;
 
 class WorkerRecommender implements Recommender {
   private worker!: Worker;
@@ -184,17 +189,18 @@ class WorkerRecommender implements Recommender {
     }
   }
 
-  /** After a timeout: a worker that does not answer a stats() either is hung, and is replaced. */
+  /** After a timeout: a worker that does not answer a stats() either (see PROBE_TIMEOUTS) is hung, and is replaced. */
   private probe(): void {
     if (this.probing || this.restarting || this.failure) return;
     this.probing = true;
     const worker = this.worker;
-    this.send('stats', this.options.timeoutMs, () => this.remote.stats()).then(
+    const limit = Math.min(PROBE_TIMEOUTS * this.options.timeoutMs, 2_147_483_647);
+    this.send('stats', limit, () => this.remote.stats()).then(
       () => (this.probing = false),
       (error: unknown) => {
         this.probing = false;
         if (worker === this.worker && error instanceof RecommenderError && error.code === 'TIMEOUT') {
-          this.died(new RecommenderError('WORKER_FAILED', `the recommender worker stopped answering (no answer within ${this.options.timeoutMs} ms) and was restarted`));
+          this.died(new RecommenderError('WORKER_FAILED', `the recommender worker stopped answering (no answer within ${this.options.timeoutMs + limit} ms) and was restarted`));
         }
       },
     );

@@ -13,9 +13,10 @@ import type { ItemMeta } from '../bundle/manifest.ts';
 import { validateEvent, type HistoryEvent } from '../history/event.ts';
 import { openHistory, type HistoryStore } from '../history/store.ts';
 import { historyWeights, type IndexedEvent, type WeightedItems } from '../model/events.ts';
-import { fuse, SCORERS, type FusionWeights, type ScorerName, type ScorerScores } from '../model/fusion.ts';
+import { SCORERS, type FusionWeights, type ScorerName, type ScorerScores } from '../model/fusion.ts';
 import { itemKnnScores, poolHistory, userKnnScores } from '../model/scorers.ts';
 import { recommendArguments, similarArguments } from './arguments.ts';
+import { fixedScores, fuseInto, normalizedAt, type FixedScores } from './fuse-into.ts';
 import { boughtTogetherArguments, recentlyViewedArguments, trendingArguments } from './list-arguments.ts';
 import { boughtTogether, forYou, placementData, recentlyViewed, shopperOf, similar, trending, type PlacementData, type Shopper } from './placements.ts';
 import type { EngineOptions, ItemList, Recommendations, SimilarItems, Stats } from './types.ts';
@@ -46,6 +47,8 @@ export class Engine {
   private retired: ScoreKernel[] = [];
   private disposed = false;
   private scratch: Scratch | undefined;
+  /** The bundle's popularity, min-max normalised once (it is the same vector on every call). */
+  private popularity: FixedScores | undefined;
   /** Settles when the background measurements are done (or failed, with a warning). */
   readonly calibrated: Promise<void>;
 
@@ -97,7 +100,7 @@ export class Engine {
       const store = calibrationStore(cache, calibrationKey(options.bundleUrl), manifest.bundleVersion, device);
       const probe = await bundle.tower.predict(probeVector(embeddings));
       const { calibration, kernel } = await Calibration.start({ embeddings, probe }, options.backend, store, manifest.bundleVersion, device);
-      return new Engine(bundle, history, cache, kernel, calibration, warnings, { loadMs, startMs: performance.now() - started, startedAt: performance.timeOrigin + started }, dependencies.calibrationIdleMs ?? DEFAULT_CALIBRATION_IDLE_MS, warn);
+      return new Engine(bundle, history, cache, kernel, calibration, warnings, { loadMs, startMs: performance.now() - started, startedAt: performance.timeOrigin + started, workerStartedAt: performance.timeOrigin }, dependencies.calibrationIdleMs ?? DEFAULT_CALIBRATION_IDLE_MS, warn);
     } catch (error) {
       history.close();
       bundle.tower.dispose();
@@ -114,7 +117,10 @@ export class Engine {
   }
 
   async recommend(options?: unknown): Promise<Recommendations> {
-    const { k, excludeSeen, rules, diversity, context } = recommendArguments(options);
+    const { k, excludeSeen, rules, diversity, context, weights: override } = recommendArguments(options);
+    if (override && !SCORERS.some((m) => ({ ...this.bundle.manifest.fusion.weights, ...override })[m]! > 0)) {
+      throw new RecommenderError('INVALID_OPTION', 'recommend(): weights: at least one scorer needs a positive weight');
+    }
     return this.active(async () => {
       const started = performance.now();
       const kernel = this.kernel;
@@ -144,12 +150,13 @@ export class Engine {
         scores.itemKnn = itemKnnScores(neighbors, weighted, scratch.itemKnn);
         scores.userKnn = userKnnScores(prototypes, weighted, count, manifest.prototypes.nearest, scratch.userKnn);
       }
-      const weights = basis === 'history' ? manifest.fusion.weights : POPULARITY_ONLY;
-      const fused = fuse(scores, weights, count);
-      // Each scorer's share α_m · norm(F_m(i)) at the chosen rows only: min-max needs the range, not a normalised copy.
-      const ranges = SCORERS.map((m) => [m, scores[m] && range(scores[m])] as const);
+      const weights: FusionWeights = basis === 'history' ? { ...manifest.fusion.weights, ...override } : POPULARITY_ONLY;
+      // fuse() into a reused buffer (src/engine/fuse-into.ts); each scorer's share α_m · norm(F_m(i)) is then needed
+      // at the chosen rows only, from the ranges that pass found.
+      const fused = scratch.fused;
+      const ranges = fuseInto(fused, scores, weights, [(this.popularity ??= fixedScores(popularity))]);
       const contributions = (row: number): Record<ScorerName, number> =>
-        Object.fromEntries(ranges.map(([m, r]) => [m, r ? weights[m] * normalized(scores[m]![row]!, r) : 0])) as Record<ScorerName, number>;
+        Object.fromEntries(SCORERS.map((m) => [m, ranges[m] ? weights[m] * normalizedAt(scores[m]![row]!, ranges[m]) : 0])) as Record<ScorerName, number>;
       // Rules, diversity and a reason per result: src/engine/placements.ts.
       const contextRow = context?.itemId === undefined ? undefined : this.bundle.itemIndex.get(context.itemId);
       const items = forYou(data, shopper, { fused, weighted, k, excludeSeen, rules, diversity, contextRow, contributions });
@@ -250,7 +257,7 @@ export class Engine {
    * overlap at their awaits) gets its own.
    */
   private takeScratch(count: number): Scratch {
-    const scratch = this.scratch ?? { deep: new Float32Array(count), itemKnn: new Float32Array(count), userKnn: new Float32Array(count) };
+    const scratch = this.scratch ?? { deep: new Float32Array(count), itemKnn: new Float32Array(count), userKnn: new Float32Array(count), fused: new Float32Array(count) };
     this.scratch = undefined;
     return scratch;
   }
@@ -310,24 +317,7 @@ interface Scratch {
   deep: Float32Array;
   itemKnn: Float32Array;
   userKnn: Float32Array;
-}
-
-/** [min, max] of a score vector, as min-max normalisation (src/model/fusion.ts) sees it. */
-function range(scores: Float32Array): [number, number] {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < scores.length; i++) {
-    const s = scores[i]!;
-    if (s < min) min = s;
-    if (s > max) max = s;
-  }
-  return [min, max];
-}
-
-/** One value of minMaxNormalize: (s − min) / (max − min), 0 when the scores are constant. */
-function normalized(s: number, [min, max]: [number, number]): number {
-  const width = max - min;
-  return width > 0 ? Math.fround((s - min) / width) : 0;
+  fused: Float32Array;
 }
 
 function rowNorms(e: QuantizedEmbeddings): Float32Array {

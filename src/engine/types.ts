@@ -81,6 +81,11 @@ export interface RecommendOptions extends ListOptions {
   excludeSeen?: boolean;
   /** With no history, trending items are adjusted to this context; the context item itself is never recommended. */
   context?: PageContext;
+  /**
+   * Per-call fusion weights α_m (each 0 to 100), overriding the bundle's tuned ones for the scorers named; at least one
+   * of the resulting four must be positive. Only the fusion over a history uses them (a cold start ranks by popularity).
+   */
+  weights?: Partial<Record<ScorerName, number>>;
 }
 
 export type SimilarOptions = ListOptions;
@@ -116,8 +121,11 @@ export interface Stats {
   itemCount: number;
   /** Latency of the last recommend() or similarItems(), ms; null before the first. */
   lastLatencyMs: number | null;
-  /** Worker-side start-up: bundle and history ready (loadMs), backend chosen too (startMs), ms after startedAt (epoch ms). */
-  startup: { loadMs: number; startMs: number; startedAt: number };
+  /**
+   * Worker-side start-up: bundle and history ready (loadMs), backend chosen too (startMs), ms after startedAt; when
+   * the worker itself started (workerStartedAt). Both times are epoch ms.
+   */
+  startup: { loadMs: number; startMs: number; startedAt: number; workerStartedAt: number };
   /** Bytes of the decoded model arrays (embeddings, tables, popularity) and the backend's own copies. */
   modelBytes: number;
   historySize: number;

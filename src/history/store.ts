@@ -48,10 +48,17 @@ interface Limits {
   cap: number;
   maxAgeMs: number;
   now: () => number;
+  /** How long opening or deleting the database may wait on another tab. */
+  waitMs: number;
 }
 
 export async function openHistory(options: HistoryOptions, onWarning: (message: string) => void): Promise<HistoryStore> {
-  const limits: Limits = { cap: options.cap ?? DEFAULT_HISTORY_CAP, maxAgeMs: (options.maxAgeDays ?? DEFAULT_HISTORY_MAX_AGE_DAYS) * DAY_MS, now: options.now ?? (() => Date.now()) };
+  const limits: Limits = {
+    cap: options.cap ?? DEFAULT_HISTORY_CAP,
+    maxAgeMs: (options.maxAgeDays ?? DEFAULT_HISTORY_MAX_AGE_DAYS) * DAY_MS,
+    now: options.now ?? (() => Date.now()),
+    waitMs: options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS,
+  };
   if (options.persist === false) return new MemoryHistory(limits.cap, limits.maxAgeMs, limits.now);
   if (typeof indexedDB === 'undefined') {
     onWarning('IndexedDB unavailable: the history is kept in memory and lost when the page closes');
@@ -59,7 +66,7 @@ export async function openHistory(options: HistoryOptions, onWarning: (message: 
   }
   const name = options.dbName ?? HISTORY_DB_NAME;
   try {
-    const database = await IndexedDbHistory.open(name, limits, options.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS, onWarning);
+    const database = await IndexedDbHistory.open(name, limits, onWarning);
     return new FallbackHistory(database, limits, onWarning);
   } catch (error) {
     onWarning(`IndexedDB could not be opened (${message(error)}): the history is kept in memory and lost when the page closes`);
@@ -85,17 +92,18 @@ const DB_VERSION = 1;
 class IndexedDbHistory {
   private connection: Promise<IDBPDatabase<HistorySchema>> | undefined;
   private deleted = false;
+  /** A deletion requested by clear() that is still waiting on another tab. */
+  private deleting = false;
   private warnedDamaged = false;
 
   private constructor(
     readonly name: string,
     private readonly limits: Limits,
-    private readonly openTimeoutMs: number,
     private readonly warn: (message: string) => void,
   ) {}
 
-  static async open(name: string, limits: Limits, openTimeoutMs: number, warn: (message: string) => void): Promise<IndexedDbHistory> {
-    const history = new IndexedDbHistory(name, limits, openTimeoutMs, warn);
+  static async open(name: string, limits: Limits, warn: (message: string) => void): Promise<IndexedDbHistory> {
+    const history = new IndexedDbHistory(name, limits, warn);
     await history.db();
     return history;
   }
@@ -105,7 +113,7 @@ class IndexedDbHistory {
     if (this.connection) return this.connection;
     let opening: Promise<IDBPDatabase<HistorySchema>> | undefined;
     const attempt = new Promise<IDBPDatabase<HistorySchema>>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no answer within ${this.openTimeoutMs} ms (an upgrade or deletion is waiting on another tab)`)), this.openTimeoutMs);
+      const timer = setTimeout(() => reject(new Error(`no answer within ${this.limits.waitMs} ms (an upgrade or deletion is waiting on another tab)`)), this.limits.waitMs);
       opening = openDB<HistorySchema>(this.name, DB_VERSION, {
         // One step per version: a shopper may skip several versions between visits.
         upgrade(database, oldVersion) {
@@ -141,9 +149,10 @@ class IndexedDbHistory {
     void closing?.then((db) => db.close(), () => {});
   }
 
-  /** False when clear() deleted the database and no tab has created it since. */
+  /** False when clear() deleted the database (or is deleting it) and no tab has created it since. */
   private async exists(): Promise<boolean> {
     if (!this.deleted) return true;
+    if (this.deleting) return false;
     if (typeof indexedDB.databases !== 'function') return true;
     return (await indexedDB.databases()).some((d) => d.name === this.name);
   }
@@ -187,11 +196,9 @@ class IndexedDbHistory {
       failure = error;
     }
     this.disconnect();
-    await new Promise<void>((resolve, reject) => {
-      // Blocked by a tab that keeps its connection open: the events are gone already, the file goes when it closes.
-      deleteDB(this.name, { blocked: () => resolve() }).then(resolve, reject);
-    });
     this.deleted = true;
+    this.deleting = true;
+    await deleteDatabase(this.name, this.limits.waitMs, () => (this.deleting = false));
     if (failure !== undefined) throw failure;
   }
 
@@ -235,11 +242,16 @@ class FallbackHistory implements HistoryStore {
 
   async clear(): Promise<void> {
     await (await this.memory)?.clear();
-    try {
-      if (this.database) await this.database.clear();
-      else if (this.dbName && typeof indexedDB !== 'undefined') await deleteDB(this.dbName);
-    } catch (error) {
-      throw new RecommenderError('STORAGE', `the stored history could not be erased: ${message(error)}`);
+    if (this.database) {
+      try {
+        await this.database.clear();
+      } catch (error) {
+        throw new RecommenderError('STORAGE', `the stored history could not be erased: ${message(error)}`);
+      }
+    } else if (this.dbName) {
+      // It never opened here (private mode, a blocked upgrade): delete what an earlier visit stored, as far as this
+      // browser lets us.
+      await deleteDatabase(this.dbName, this.limits.waitMs).catch(() => {});
     }
   }
 
@@ -308,6 +320,27 @@ export class MemoryHistory implements HistoryStore {
     while (old < this.events.length && this.events[old]!.ts < cutoff) old++;
     if (old > 0) this.events.splice(0, old);
   }
+}
+
+/**
+ * Deletes a database. Resolves when it is gone, or as soon as the deletion has to wait on another tab (a connection that
+ * does not close, a request queued before it): the deletion then completes when that tab lets go.
+ */
+function deleteDatabase(name: string, waitMs: number, settled: () => void = () => {}): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, waitMs);
+    const done = (): void => (clearTimeout(timer), resolve());
+    try {
+      deleteDB(name, { blocked: done }).then(
+        () => (settled(), done()),
+        (error: unknown) => (settled(), clearTimeout(timer), reject(error)),
+      );
+    } catch (error) {
+      settled();
+      clearTimeout(timer);
+      reject(error);
+    }
+  });
 }
 
 /** A stored record is used only if it is still a well-formed event. */

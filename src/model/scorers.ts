@@ -52,7 +52,7 @@ export function userKnnScores(prototypes: NeighborTable, history: WeightedItems,
   return out;
 }
 
-/** Neighbours of one item with their de-quantized similarity, strongest first. */
+/** Neighbours of one item with their de-quantized similarity, strongest first (ties: lower id first). */
 export function neighborsOf(table: NeighborTable, item: number): Array<[number, number]> {
   const sentinel = emptySlot(table.ids);
   const out: Array<[number, number]> = [];
@@ -61,7 +61,8 @@ export function neighborsOf(table: NeighborTable, item: number): Array<[number, 
     if (i === sentinel) break;
     out.push([i, (table.scales[item]! * table.weights[slot]!) / 255]);
   }
-  return out;
+  // A decoded row is in id order (src/bundle/codecs.ts); a built one is already in this order.
+  return out.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
 }
 
 /** The deep model's pooling: the weighted mean of the history's item embeddings (the user tower's input). */

@@ -87,7 +87,7 @@ interface Visit {
   basis: string;
   backend: string;
   /** Worker-side: bundle + history ready, backend chosen (ms after the worker's engine started). */
-  worker: Stats['startup'] & { startedAtPageMs: number };
+  worker: Stats['startup'] & { workerStartedAtPageMs: number; startedAtPageMs: number };
   calibration: Stats['calibration'];
   /**
    * Main-thread tasks over 50 ms from navigation to the first recommendation, except those that ended before the
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
       const bytes = await bundleBytes(catalog);
       log(`  bytes per item (brotli): ${Object.entries(bytes.perItem).map(([p, s]) => `${p} ${s.brotli.toFixed(1)}`).join(', ')}`);
       const references = await runReferences(browser, catalog);
-      log(`  floor ${references.floor.wasmSimdMs.toFixed(2)} ms (wasm), naive ${'error' in references.naive ? references.naive.error : `${median(references.naive.times).toFixed(1)} ms on ${references.naive.backend}`}`);
+      log(`  floor ${references.floor.wasmSimdMs.toFixed(3)} ms (wasm), naive ${'error' in references.naive ? references.naive.error : `${median(references.naive.times).toFixed(1)} ms on ${references.naive.backend}`}`);
       const backends: BackendRun[] = [];
       for (const backend of BACKENDS) {
         const run = await runBackend(browser, catalog, backend).catch((error: unknown): BackendRun => ({ requested: backend, status: 'failed', reason: String(error instanceof Error ? error.message : error) }));
@@ -253,7 +253,7 @@ function visitOf(first: FirstResult, longTasks: Visit['longTasks'], requests: st
     firstRecommendationMs: first.firstRecommendationMs!,
     basis: first.basis!,
     backend: first.backend!,
-    worker: { ...stats.startup, startedAtPageMs: stats.startup.startedAt - first.timeOrigin },
+    worker: { ...stats.startup, workerStartedAtPageMs: stats.startup.workerStartedAt - first.timeOrigin, startedAtPageMs: stats.startup.startedAt - first.timeOrigin },
     calibration: stats.calibration,
     longTasks: longTasks.filter((t) => t.startTime + t.duration > first.scriptStartMs && t.startTime < first.firstRecommendationMs!),
     pageLoadLongTasks: longTasks.filter((t) => t.startTime + t.duration <= first.scriptStartMs),
@@ -492,6 +492,30 @@ function printTables(report: { catalogs: object[] }): void {
       ),
     ),
   );
+  log("\n### first recommendation, step by step (ms since navigation; 'auto'; first visit / second visit)\n");
+  log(
+    table(
+      ['catalog', 'page script runs', 'worker starts', 'engine starts', 'bundle + history ready', 'backend chosen', 'createRecommender() resolves', 'first recommendation'],
+      catalogs.flatMap((c) => {
+        const auto = c.backends.find((b) => b.requested === 'auto' && b.status === 'ok');
+        if (!auto) return [];
+        const step = (v: Visit, pick: (v: Visit) => number): string => f(pick(v), 0);
+        const both = (pick: (v: Visit) => number): string => `${step(auto.cold!, pick)} / ${step(auto.warm!, pick)}`;
+        return [
+          [
+            c.name,
+            both((v) => v.scriptStartMs),
+            both((v) => v.worker.workerStartedAtPageMs),
+            both((v) => v.worker.startedAtPageMs),
+            both((v) => v.worker.startedAtPageMs + v.worker.loadMs),
+            both((v) => v.worker.startedAtPageMs + v.worker.startMs),
+            both((v) => v.createdMs),
+            both((v) => v.firstRecommendationMs),
+          ],
+        ];
+      }),
+    ),
+  );
   log('\n### references and ratios (ms)\n');
   log(
     table(
@@ -502,9 +526,9 @@ function printTables(report: { catalogs: object[] }): void {
         const p50 = auto?.latency?.page.p50;
         return [
           c.name,
-          f(c.references.floor.wasmSimdMs, 2),
-          f(c.references.floor.jsWordsMs, 2),
-          f(c.references.floor.jsBytesMs, 2),
+          f(c.references.floor.wasmSimdMs, 3),
+          f(c.references.floor.jsWordsMs, 3),
+          f(c.references.floor.jsBytesMs, 3),
           naive ? `${f(naive.p50, 1)} (${naive.backend})` : `error: ${'error' in c.references.naive ? c.references.naive.error.slice(0, 60) : ''}`,
           f(p50, 2),
           p50 ? f(p50 / c.references.floor.wasmSimdMs, 1) : '–',

@@ -44,18 +44,22 @@ async function patchWorker(context: BrowserContext, prelude: string): Promise<vo
   });
 }
 
-/** Writes one record to a scratch database: 'ok', or the name of the error that refused it. */
-function quotaProbe(): Promise<string> {
+/** Opens a scratch database and keeps it open in the page (opening one once the disk is full can take long). */
+function openQuotaProbe(): Promise<void> {
   return new Promise((resolve) => {
     const open = indexedDB.open('quota-probe', 1);
     open.onupgradeneeded = () => open.result.createObjectStore('probe', { autoIncrement: true });
-    open.onerror = () => resolve(open.error?.name ?? 'open failed');
-    open.onsuccess = () => {
-      const tx = open.result.transaction('probe', 'readwrite');
-      tx.objectStore('probe').add({ at: Date.now() });
-      tx.oncomplete = () => (open.result.close(), resolve('ok'));
-      tx.onabort = () => (open.result.close(), resolve(tx.error?.name ?? 'aborted'));
-    };
+    open.onsuccess = () => ((window as unknown as { quotaProbe: IDBDatabase }).quotaProbe = open.result, resolve());
+  });
+}
+
+/** Writes one record to the scratch database: 'ok', or the name of the error that refused it. */
+function quotaProbe(): Promise<string> {
+  return new Promise((resolve) => {
+    const tx = (window as unknown as { quotaProbe: IDBDatabase }).quotaProbe.transaction('probe', 'readwrite');
+    tx.objectStore('probe').add({ at: Date.now() });
+    tx.oncomplete = () => resolve('ok');
+    tx.onabort = () => resolve(tx.error?.name ?? 'aborted');
   });
 }
 
@@ -89,11 +93,13 @@ test.describe('storage faults', () => {
       await expect(page.locator('#status-history')).toHaveText(String(i + 1));
     }
     // The origin's quota drops below what it already uses: every write from now on fails with QuotaExceededError.
+    await page.evaluate(openQuotaProbe);
     const cdp = await context.newCDPSession(page);
     const origin = new URL(page.url()).origin;
     await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 1 });
-    // The override reaches the storage service asynchronously: wait until a write of this origin is refused.
-    await expect.poll(() => page.evaluate(quotaProbe)).toBe('QuotaExceededError');
+    // The override reaches IndexedDB asynchronously (Chromium caches the quota for half a minute or so): wait until a
+    // write of this origin is refused.
+    await expect.poll(() => page.evaluate(quotaProbe), { timeout: 120_000 }).toBe('QuotaExceededError');
     await cards.nth(3).click();
     await expect(page.locator('#status-history')).toHaveText('4');
     const stats = await page.evaluate(() => window.localrank!.stats());
@@ -120,7 +126,7 @@ test.describe('worker faults', () => {
       return items.slice(0, 3).map((i) => i.id);
     });
     const worker = await recommenderWorker(page);
-    const replacement = page.waitForEvent('worker');
+    const replacement = page.waitForEvent('worker', { timeout: 60_000 });
     // An uncaught error inside the worker, after this evaluate returns.
     await worker.evaluate(() => void setTimeout(() => {
       throw new Error('simulated crash');

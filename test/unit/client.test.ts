@@ -9,7 +9,7 @@ const STATS: Stats = {
   implementation: 'plain JS',
   backendTimings: [],
   calibration: { source: 'measured', complete: true, device: 'test', startMs: 1 },
-  startup: { loadMs: 1, startMs: 2, startedAt: 0 },
+  startup: { loadMs: 1, startMs: 2, startedAt: 0, workerStartedAt: 0 },
   modelBytes: 0,
   bundleVersion: 'v1',
   itemCount: 1,

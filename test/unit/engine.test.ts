@@ -95,6 +95,18 @@ describe('Engine', () => {
     expect(['cpu', 'wasm']).toContain(stats.backend);
   });
 
+  it('gives the same answer to overlapping calls as to calls one after another (score buffers are reused)', async () => {
+    const engine = await start(await syntheticBundle({ items: 120 }), 'wasm');
+    await engine.track({ itemId: 'item-00010', type: 'cart', ts: Date.now() - 5000 });
+    await engine.track({ itemId: 'item-00021', type: 'view', ts: Date.now() });
+    const one = await engine.recommend({ k: 30 });
+    const two = await engine.recommend({ k: 30 });
+    const overlapping = await Promise.all([engine.recommend({ k: 30 }), engine.recommend({ k: 30 }), engine.recommend({ k: 30, excludeSeen: false })]);
+    const strip = (r: Awaited<ReturnType<Engine['recommend']>>) => r.items.map(({ itemId, score, contributions }) => ({ itemId, score, contributions }));
+    for (const r of [two, overlapping[0], overlapping[1]]) expect(strip(r)).toEqual(strip(one));
+    expect(overlapping[2].items.map((r) => r.itemId)).toContain('item-00010');
+  });
+
   it('ranks the same on the wasm backend as on the cpu reference', async () => {
     const bundle = await syntheticBundle({ items: 203, dim: 20 }); // neither a multiple of 4 rows nor of 16 dimensions
     const [cpu, wasm] = [await start(bundle, 'cpu'), await start(bundle, 'wasm')];

@@ -52,6 +52,16 @@ describe('scoring kernels', () => {
     expect(a[0]).toBeCloseTo(referenceScore(e, vector(16, 3), 0), 4);
   });
 
+  it('writes into a caller buffer when given one', async () => {
+    const e = matrix(33, 16);
+    const u = vector(16);
+    for (const kernel of [new JsKernel(e), await WasmKernel.create(e)]) {
+      const out = new Float32Array(33).fill(7);
+      expect(await kernel.score(u, out)).toBe(out);
+      expect(relativeError(e, u, out, checkRows(33))).toBeLessThan(1e-4);
+    }
+  });
+
   it('the floor function sums every byte', async () => {
     const module = await instantiateScoreModule(16, 1 << 16);
     const bytes = new Int8Array(module.memory.buffer, 0, 256);

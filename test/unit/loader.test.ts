@@ -71,6 +71,23 @@ describe('loadBundle', () => {
     expect(loaded.manifest.bundleVersion).toBe(bundle.manifest.bundleVersion);
   });
 
+  it('answers before the cache writes finish, and writes nothing on a second visit of the same bundle', async () => {
+    const bundle = await syntheticBundle();
+    const writes: string[] = [];
+    const inner = new MemoryCache();
+    const cache: BundleCache = { ...inner, get: (k) => inner.get(k), put: async (k, b) => {
+        writes.push(k);
+        await inner.put(k, b);
+      }, retain: (k) => inner.retain(k), clear: () => inner.clear() };
+    const first = await loadBundle(MANIFEST, { fetch: serve(bundle).fetch, cache });
+    await first.persisted;
+    expect(writes).toHaveLength(9); // eight files, then the last-good manifest
+    expect(writes[8]).toContain('localrank=last-good');
+    writes.length = 0;
+    await (await loadBundle(MANIFEST, { fetch: serve(bundle).fetch, cache })).persisted;
+    expect(writes).toEqual([]);
+  });
+
   it('rejects a file whose SHA-256 differs from the manifest, naming the file', async () => {
     const bundle = await syntheticBundle();
     const name = bundle.manifest.files.embeddings.name;

@@ -97,6 +97,34 @@ describe('history storage faults', () => {
     db.close();
   });
 
+  it('forget() does not hang on a deletion that waits on an old tab, and completes when that tab goes', async () => {
+    const name = `storage-forget-blocked-${++dbCount}`;
+    const first = await open({ name });
+    await first.store.add(event('old'));
+    first.store.close();
+    const oldTab = await rawOpen(name);
+    oldTab.onversionchange = null; // keeps its connection
+    const { store } = await open({ name, openTimeoutMs: 50 });
+    expect(store.persistent).toBe(true);
+    await store.clear(); // the events go at once; the database file waits for the old tab
+    expect(await ids(store)).toEqual([]);
+    oldTab.close();
+    await vi.waitFor(async () => expect(await databaseNames()).not.toContain(name));
+  });
+
+  it('forget() in private mode, where IndexedDB refuses everything, succeeds', async () => {
+    const refuse = (): never => {
+      throw new DOMException('The user denied permission to access the database.', 'InvalidStateError');
+    };
+    vi.stubGlobal('indexedDB', { open: refuse, deleteDatabase: refuse, databases: refuse });
+    const { store, warnings } = await open();
+    expect(store.persistent).toBe(false);
+    expect(warnings[0]).toContain('InvalidStateError: The user denied permission');
+    await store.add(event('a'));
+    await store.clear();
+    expect(await store.list()).toEqual([]);
+  });
+
   it('damaged records are skipped with a warning; the rest stays persistent', async () => {
     const { store, warnings, name } = await open();
     await store.add(event('a', NOW - 3000));
