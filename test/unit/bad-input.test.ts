@@ -10,19 +10,13 @@ import type { Fetch } from '../../src/bundle/loader.ts';
 import { createRecommender, RecommenderError } from '../../src/index.ts';
 import type { Reply, WorkerApi } from '../../src/worker/protocol.ts';
 import type { HistoryEvent } from '../../src/history/event.ts';
-import { syntheticBundle, type SyntheticBundle } from '../fixtures/synthetic-bundle.ts';
+import { serveBundle, syntheticBundle, type SyntheticBundle } from '../fixtures/synthetic-bundle.ts';
 
 const MANIFEST = 'https://cdn.test/b/manifest.json';
 const DAY = 86_400_000;
 const engines: Engine[] = [];
 
-function serve(bundle: SyntheticBundle): Fetch {
-  return async (url) => {
-    const name = url.slice(MANIFEST.length - 'manifest.json'.length);
-    const body = name === 'manifest.json' ? new TextEncoder().encode(JSON.stringify(bundle.manifest)) : bundle.files.get(name);
-    return body ? new Response(body as Uint8Array<ArrayBuffer>) : new Response('', { status: 404 });
-  };
-}
+const serve = (bundle: SyntheticBundle): Fetch => serveBundle(bundle, MANIFEST);
 
 /** The real engine, its history in memory through the same store code as IndexedDB's limits. */
 async function engine(options: { historyCap?: number; historyMaxAgeDays?: number } = {}): Promise<Engine> {

@@ -12,7 +12,7 @@ import { MemoryCache } from '../../src/bundle/cache.ts';
 import { MemoryHistory } from '../../src/history/store.ts';
 import type { Fetch } from '../../src/bundle/loader.ts';
 import type { RecommendOptions } from '../../src/engine/types.ts';
-import { syntheticBundle, type SyntheticBundle } from '../fixtures/synthetic-bundle.ts';
+import { serveBundle, syntheticBundle, type SyntheticBundle } from '../fixtures/synthetic-bundle.ts';
 
 const MANIFEST = 'https://cdn.test/b/manifest.json';
 const cleanups: Array<() => unknown> = [];
@@ -20,13 +20,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function serve(bundle: SyntheticBundle): Fetch {
-  return async (url) => {
-    const name = url.slice(MANIFEST.length - 'manifest.json'.length);
-    const body = name === 'manifest.json' ? new TextEncoder().encode(JSON.stringify(bundle.manifest)) : bundle.files.get(name);
-    return body ? new Response(body as Uint8Array<ArrayBuffer>) : new Response('', { status: 404 });
-  };
-}
+const serve = (bundle: SyntheticBundle): Fetch => serveBundle(bundle, MANIFEST);
 
 describe('concurrency', () => {
   it('three tabs adding 1,000 events each at once lose none', async () => {

@@ -5,19 +5,13 @@ import { MemoryCache } from '../../src/bundle/cache.ts';
 import { MemoryHistory } from '../../src/history/store.ts';
 import { RecommenderError } from '../../src/errors.ts';
 import type { Fetch } from '../../src/bundle/loader.ts';
-import { syntheticBundle, type SyntheticBundle } from '../fixtures/synthetic-bundle.ts';
+import { serveBundle, syntheticBundle, type SyntheticBundle } from '../fixtures/synthetic-bundle.ts';
 
 // recommend({ weights }): a per-call override of the bundle's fusion weights (the demo's steering sliders).
 const MANIFEST = 'https://cdn.test/w/manifest.json';
 const engines: Engine[] = [];
 
-function serve(bundle: SyntheticBundle): Fetch {
-  return async (url) => {
-    const name = url.slice(MANIFEST.length - 'manifest.json'.length);
-    const body = name === 'manifest.json' ? new TextEncoder().encode(JSON.stringify(bundle.manifest)) : bundle.files.get(name);
-    return body ? new Response(body as Uint8Array<ArrayBuffer>) : new Response('', { status: 404 });
-  };
-}
+const serve = (bundle: SyntheticBundle): Fetch => serveBundle(bundle, MANIFEST);
 
 async function start(): Promise<Engine> {
   const engine = await Engine.create(

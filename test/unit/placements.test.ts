@@ -14,7 +14,7 @@ import { intraListSimilarity } from '../../src/rank/diversity.ts';
 import type { Fetch } from '../../src/bundle/loader.ts';
 import type { EventType } from '../../src/model/events.ts';
 import type { ListedItem } from '../../src/engine/types.ts';
-import { syntheticBundle, type SyntheticBundle } from '../fixtures/synthetic-bundle.ts';
+import { serveBundle, syntheticBundle, type SyntheticBundle } from '../fixtures/synthetic-bundle.ts';
 
 const MANIFEST = 'https://cdn.test/b/manifest.json';
 const engines: Engine[] = [];
@@ -25,13 +25,7 @@ const rowOf = (itemId: string): number => Number(itemId.slice(5));
 const ids = (list: { items: ListedItem[] }): string[] => list.items.map((r) => r.itemId);
 const rows = (list: { items: ListedItem[] }): number[] => list.items.map((r) => rowOf(r.itemId));
 
-function serve(bundle: SyntheticBundle): Fetch {
-  return async (url) => {
-    const name = url.slice(MANIFEST.length - 'manifest.json'.length);
-    const body = name === 'manifest.json' ? new TextEncoder().encode(JSON.stringify(bundle.manifest)) : bundle.files.get(name);
-    return body ? new Response(body as Uint8Array<ArrayBuffer>) : new Response('', { status: 404 });
-  };
-}
+const serve = (bundle: SyntheticBundle): Fetch => serveBundle(bundle, MANIFEST);
 
 async function start(history: Array<[number, EventType]> = []): Promise<Engine> {
   shared ??= await syntheticBundle();

@@ -11,7 +11,7 @@ import type { HistoryEvent } from '../../src/history/event.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import { guardCache, MemoryCache, type BundleCache } from '../../src/bundle/cache.ts';
 import type { Fetch } from '../../src/bundle/loader.ts';
-import { syntheticBundle, type SyntheticBundle } from '../fixtures/synthetic-bundle.ts';
+import { serveBundle, syntheticBundle, type SyntheticBundle } from '../fixtures/synthetic-bundle.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2025, 5, 1);
@@ -300,10 +300,4 @@ describe('forget(): the database itself is deleted', () => {
 
 const MANIFEST = 'https://cdn.test/b/manifest.json';
 
-function serve(bundle: SyntheticBundle): Fetch {
-  return async (url) => {
-    const name = url.slice(MANIFEST.length - 'manifest.json'.length);
-    const body = name === 'manifest.json' ? new TextEncoder().encode(JSON.stringify(bundle.manifest)) : bundle.files.get(name);
-    return body ? new Response(body as Uint8Array<ArrayBuffer>) : new Response('', { status: 404 });
-  };
-}
+const serve = (bundle: SyntheticBundle): Fetch => serveBundle(bundle, MANIFEST);
