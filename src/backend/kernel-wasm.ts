@@ -43,8 +43,8 @@ export class WasmKernel implements ScoreKernel {
     if (width === e.dim) memory.set(values, q);
     else for (let r = 0; r < e.count; r++) memory.set(values.subarray(r * e.dim, (r + 1) * e.dim), q + r * width);
     new Float32Array(module.memory.buffer, scales, e.count).set(e.scales);
-    // Small calls until V8 has seen enough of the loop to optimise it (its baseline code is about 4× slower).
-    for (let i = 0; i < WARM_UP_CALLS; i++) module.score(Math.min(rows, 64), q, scales, u, out, 1);
+    // No warm-up: V8 runs the baseline (Liftoff) code, about 4× slower, until a call has run long enough for its
+    // optimising tier; measured, a thousand small calls at start did not bring that forward.
     return new WasmKernel(module, e.count, e.dim, width, { q, scales, u, out, end });
   }
 
@@ -69,5 +69,4 @@ export class WasmKernel implements ScoreKernel {
   dispose(): void {}
 }
 
-const WARM_UP_CALLS = 1000;
 const align = (n: number): number => Math.ceil(n / 16) * 16;

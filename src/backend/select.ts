@@ -25,6 +25,8 @@ import { WasmKernel } from './kernel-wasm.ts';
 const QUICK: readonly Backend[] = ['wasm', 'cpu'];
 const LATER: readonly Backend[] = ['webgl', 'webgpu'];
 const TIMED_RUNS = 7;
+/** An explicitly requested backend is timed for stats() only: fewer runs (a million items on cpu is ~0.5 s a run). */
+const TIMED_RUNS_REQUESTED = 3;
 /** A backend stops being timed once its median is CUT_FACTOR × the best's: it cannot win. */
 const CUT_FACTOR = 3;
 /** Relative to the largest reference score; float32 sums and the wasm kernel's int16 query stay far below this. */
@@ -166,7 +168,15 @@ export class Calibration {
     await this.save();
   }
 
+  /** After forget(): measurements go on for this session, nothing more is written. */
+  stopSaving(): void {
+    this.saving = false;
+  }
+
+  private saving = true;
+
   private async save(): Promise<void> {
+    if (!this.saving) return;
     const complete = LATER.every((b) => this.timings.some((t) => t.backend === b));
     const record: CalibrationRecord = { version: CALIBRATION_VERSION, bundleVersion: this.bundleVersion, device: this.state.device, measuredAt: new Date().toISOString(), timings: this.timings, complete };
     await this.store.write(record).catch(() => undefined); // a cache that cannot write costs a re-measurement, nothing else
@@ -232,7 +242,7 @@ export async function measure(backend: Backend, explicit: boolean, input: Scorin
       return { timing: { backend, status: 'incorrect', reason, initMs, firstRunMs, maxError } };
     }
     const times: number[] = [];
-    for (let run = 0; run < TIMED_RUNS; run++) {
+    for (let run = 0; run < (explicit ? TIMED_RUNS_REQUESTED : TIMED_RUNS); run++) {
       started = performance.now();
       await kernel.score(probe);
       times.push(performance.now() - started);

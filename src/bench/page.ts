@@ -25,6 +25,8 @@ export interface References {
   count: number;
   /** Time to read the stored item matrix once in a worker, by the fastest means available and by plain JS, ms. */
   floor: { wasmSimdMs: number; jsWordsMs: number; jsBytesMs: number; bytes: number };
+  /** The scoring kernels alone (E·u over the catalog, scores copied out), once warm: ms per call. */
+  kernels: { wasmMs: number; jsMs: number };
   /** Float32 matMul + tf.topk on tfjs's default backend, read back. */
   naive: { backend: string; firstMs: number; times: number[] } | { error: string };
 }

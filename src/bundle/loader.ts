@@ -44,10 +44,12 @@ export async function loadBundle(manifestUrl: string, options: LoadOptions = {})
   const warn = options.onWarning ?? ((message: string) => console.warn(`localrank: ${message}`));
   const cache = guardCache(options.cache ?? openBundleCache(manifestUrl, warn), warn);
   const lastGoodKey = lastGoodManifestKey(manifestUrl);
+  const lastGoodRead = cache.get(lastGoodKey);
+  const reading = readAhead(cache, lastGoodRead, manifestUrl);
   try {
     // The manifest is the only mutable file: always ask the server whether it changed.
     const manifestBytes = await download(fetcher, manifestUrl, 'manifest.json', { cache: 'no-cache' });
-    const [{ bundle, stored }, lastGood] = await Promise.all([loadFiles(parseManifest(manifestBytes), manifestUrl, fetcher, cache, warn), cache.get(lastGoodKey)]);
+    const [{ bundle, stored }, lastGood] = await Promise.all([loadFiles(parseManifest(manifestBytes), manifestUrl, fetcher, reading, warn), lastGoodRead]);
     // The recommender answers now; storage for the next visit finishes behind it. Once every file is stored, this
     // manifest becomes the last good one and the previous bundle's files go. A second visit of the same bundle
     // (every file from the cache, the same manifest) writes nothing.
@@ -56,11 +58,11 @@ export async function loadBundle(manifestUrl: string, options: LoadOptions = {})
     bundle.persisted = unchanged ? Promise.resolve() : Promise.all(stored).then(() => cache.put(lastGoodKey, manifestBytes)).then(() => cache.retain(keep));
     return bundle;
   } catch (error) {
-    const lastGood = error instanceof RecommenderError ? await cache.get(lastGoodKey) : undefined;
+    const lastGood = error instanceof RecommenderError ? await lastGoodRead : undefined;
     if (!lastGood) throw error;
     let bundle: LoadedBundle;
     try {
-      const loaded = await loadFiles(parseManifest(lastGood), manifestUrl, fetcher, cache, warn);
+      const loaded = await loadFiles(parseManifest(lastGood), manifestUrl, fetcher, reading, warn);
       bundle = loaded.bundle;
       bundle.persisted = Promise.all(loaded.stored).then(() => undefined);
     } catch {
@@ -69,6 +71,38 @@ export async function loadBundle(manifestUrl: string, options: LoadOptions = {})
     warn(`${(error as Error).message}; using the last good bundle (${bundle.manifest.bundleVersion}) from the cache`);
     return bundle;
   }
+}
+
+const READ_AHEAD_MAX_BYTES = 32 * 2 ** 20;
+
+/**
+ * A returning visitor usually gets the same manifest again: the files that the last good manifest names are read from
+ * the cache while the manifest is revalidated over the network, then served from these reads (a file the new manifest
+ * does not name is simply not asked for). Saves the manifest's round trip on a second visit.
+ */
+function readAhead(cache: BundleCache, lastGood: Promise<Uint8Array | undefined>, manifestUrl: string): BundleCache {
+  const early = lastGood.then((bytes) => {
+    const reads = new Map<string, Promise<Uint8Array | undefined>>();
+    if (!bytes) return reads;
+    try {
+      const manifest = parseManifest(bytes);
+      // A large bundle is not read twice over when the manifest did change: the round trip is small next to it.
+      if (FILE_PARTS.reduce((sum, part) => sum + manifest.files[part].bytes, 0) > READ_AHEAD_MAX_BYTES) return reads;
+      for (const part of FILE_PARTS) {
+        const key = fileKey(manifestUrl, manifest.files[part]);
+        reads.set(key, cache.get(key));
+      }
+    } catch {
+      // a last good manifest that no longer parses: no read-ahead
+    }
+    return reads;
+  });
+  return {
+    get: async (key) => (await early).get(key) ?? cache.get(key),
+    put: (key, bytes) => cache.put(key, bytes),
+    retain: (keep) => cache.retain(keep),
+    clear: () => cache.clear(),
+  };
 }
 
 function parseManifest(bytes: Uint8Array): Manifest {

@@ -14,6 +14,9 @@ export async function tfjsTower(artifacts: tf.io.ModelArtifacts, dim: number): P
   return {
     kind: 'tfjs',
     async predict(pooled) {
+      // The webgl kernel may have made its backend current: the tower's weights stay on cpu (moving them between
+      // backends reads them back synchronously).
+      if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
       const user = tf.tidy(() => model.predict(tf.tensor2d(pooled, [1, dim])) as tf.Tensor);
       try {
         return Float32Array.from(await user.data());

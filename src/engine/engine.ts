@@ -221,6 +221,10 @@ export class Engine {
 
   /** Erases what this device keeps: the history and the cached bundle files (the loaded bundle stays usable). */
   async forget(): Promise<void> {
+    // Storage still being written for the next visit (the bundle's files, the backend measurement) is finished or
+    // stopped first, so that nothing reappears in the cache after it was cleared.
+    this.calibration.stopSaving();
+    await this.bundle.persisted.catch(() => undefined);
     await this.historyStore.clear();
     await this.cache.clear();
   }

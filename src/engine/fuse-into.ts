@@ -20,8 +20,10 @@ export interface FixedScores {
 
 export function fixedScores(scores: Float32Array): FixedScores {
   const r = range(scores);
-  const normalized = new Float32Array(scores.length);
-  for (let i = 0; i < scores.length; i++) normalized[i] = normalizedAt(scores[i]!, r);
+  const normalized = new Float32Array(scores.length); // all zeros when the scores are constant
+  const [min, max] = r;
+  const width = max - min;
+  if (width > 0) for (let i = 0; i < scores.length; i++) normalized[i] = (scores[i]! - min) / width; // stored as float32
   return { scores, range: r, normalized };
 }
 

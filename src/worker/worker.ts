@@ -1,12 +1,12 @@
 /**
- * The module worker. Only comlink and the error type load before expose(): the engine is imported after it, so the
- * message listener is in place before any heavy module runs and no early call is lost. The import starts at once
- * (not when init() arrives): it overlaps the page's own start-up. TensorFlow.js is not part of it (see
- * src/backend/kernel-webgl.ts).
+ * The module worker. expose() runs in the module's first synchronous pass (no await before it), so no early call is
+ * lost: messages that arrive while the module graph loads wait in the port's queue. The engine is a static import:
+ * one module graph, fetched and compiled together (a dynamic import cost another round trip at start-up).
+ * TensorFlow.js is not part of it (see src/backend/kernel-webgl.ts).
  */
 import * as Comlink from 'comlink';
 import { RecommenderError } from '../errors.ts';
-import type { Engine } from '../engine/engine.ts';
+import { Engine } from '../engine/engine.ts';
 import type { Reply, WorkerApi } from './protocol.ts';
 
 let engine: Promise<Engine> | undefined;
@@ -15,7 +15,7 @@ const api: WorkerApi = {
   init: (options) =>
     reply(async () => {
       if (engine) throw new RecommenderError('INVALID_OPTION', 'init(): the worker is already initialised');
-      engine = engineModule.then(({ Engine }) => Engine.create(options));
+      engine = Engine.create(options);
       return (await engine).stats();
     }),
   track: (event) => withEngine((e) => e.track(event)),
@@ -31,8 +31,6 @@ const api: WorkerApi = {
 };
 
 Comlink.expose(api);
-const engineModule = import('../engine/engine.ts');
-engineModule.catch(() => undefined); // reported by init(), not as an unhandled rejection
 
 function withEngine<T>(op: (e: Engine) => T | Promise<T>): Promise<Reply<T>> {
   return reply(async () => {

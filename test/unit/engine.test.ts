@@ -79,6 +79,15 @@ describe('Engine', () => {
     expect((await pinned.stats()).backend).toBe('cpu');
   });
 
+  it('forget() leaves no measurement behind, even one still being taken', async () => {
+    const cache = new MemoryCache();
+    const engine = await start(await syntheticBundle(), 'auto', { cache, calibrationIdleMs: 0 });
+    await engine.forget();
+    await engine.calibrated; // the GPU backends were still to be measured
+    expect(await cache.get('https://cdn.test/b/manifest.json?localrank=calibration')).toBeUndefined();
+    expect(await cache.get('https://cdn.test/b/manifest.json?localrank=last-good')).toBeUndefined();
+  });
+
   it('measures again when the saved winner no longer starts', async () => {
     const bundle = await syntheticBundle();
     const cache = new MemoryCache();
