@@ -5,6 +5,7 @@ const EXTENSION: Record<FilePart, string> = {
   items: 'json',
   embeddings: 'bin',
   neighbors: 'bin',
+  transitions: 'bin',
   boughtTogether: 'bin',
   prototypes: 'bin',
   popularity: 'bin',
@@ -25,6 +26,7 @@ export interface BundleParts {
   items: Uint8Array;
   embeddings: Uint8Array;
   neighbors: Uint8Array;
+  transitions: Uint8Array;
   boughtTogether: Uint8Array;
   prototypes: Uint8Array;
   popularity: Uint8Array;
@@ -45,6 +47,7 @@ export async function assembleBundle(parts: BundleParts, fields: ManifestFields)
   await add('items', parts.items);
   await add('embeddings', parts.embeddings);
   await add('neighbors', parts.neighbors);
+  await add('transitions', parts.transitions);
   await add('boughtTogether', parts.boughtTogether);
   await add('prototypes', parts.prototypes);
   await add('popularity', parts.popularity);

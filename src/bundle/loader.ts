@@ -18,6 +18,8 @@ export interface LoadedBundle {
   /** Item embeddings as shipped: int8, items × manifest.embeddings.dim, row-major, one float scale per row. */
   embeddings: QuantizedEmbeddings;
   neighbors: NeighborTable;
+  /** Items that usually come next (directional), strongest first. */
+  transitions: NeighborTable;
   /** Items bought in the same basket, strongest first. */
   boughtTogether: NeighborTable;
   /** Prototype rows of (item, share of members). */
@@ -197,6 +199,10 @@ async function decode(manifest: Manifest, bytes: Record<FilePart, Uint8Array>): 
   if (neighbors.count !== count || neighbors.k !== manifest.neighbors.k) {
     invalid(files.neighbors.name, `${count} rows of ${manifest.neighbors.k} neighbours (manifest), found ${neighbors.count} of ${neighbors.k}`);
   }
+  const transitions = decodeNeighbors(bytes.transitions, files.transitions.name);
+  if (transitions.count !== count || transitions.k !== manifest.transitions.k) {
+    invalid(files.transitions.name, `${count} rows of ${manifest.transitions.k} items (manifest), found ${transitions.count} of ${transitions.k}`);
+  }
   const boughtTogether = decodeNeighbors(bytes.boughtTogether, files.boughtTogether.name);
   if (boughtTogether.count !== count || boughtTogether.k !== manifest.boughtTogether.k) {
     invalid(files.boughtTogether.name, `${count} rows of ${manifest.boughtTogether.k} items (manifest), found ${boughtTogether.count} of ${boughtTogether.k}`);
@@ -208,7 +214,7 @@ async function decode(manifest: Manifest, bytes: Record<FilePart, Uint8Array>): 
   const popularity = decodeVector(bytes.popularity, files.popularity.name);
   if (popularity.length !== count) invalid(files.popularity.name, `${count} popularity scores, found ${popularity.length}`);
   const tower = await loadTower(manifest, bytes.modelTopology, bytes.modelWeights);
-  return { manifest, items, itemIndex, embeddings: quantized, neighbors, boughtTogether, prototypes, popularity, tower, persisted: Promise.resolve() };
+  return { manifest, items, itemIndex, embeddings: quantized, neighbors, transitions, boughtTogether, prototypes, popularity, tower, persisted: Promise.resolve() };
 }
 
 interface LayersModelJson {

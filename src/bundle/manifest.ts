@@ -3,9 +3,9 @@ import { RecommenderError } from '../errors.ts';
 import { EVENT_TYPES, type EventType } from '../model/events.ts';
 import { SCORERS, type ScorerName } from '../model/fusion.ts';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
-export const FILE_PARTS = ['items', 'embeddings', 'neighbors', 'boughtTogether', 'prototypes', 'popularity', 'modelTopology', 'modelWeights'] as const;
+export const FILE_PARTS = ['items', 'embeddings', 'neighbors', 'transitions', 'boughtTogether', 'prototypes', 'popularity', 'modelTopology', 'modelWeights'] as const;
 export type FilePart = (typeof FILE_PARTS)[number];
 
 export interface BundleFile {
@@ -31,6 +31,11 @@ export interface Manifest {
   counts: { items: number; users: number; interactions: number };
   embeddings: { dim: number; quantization: 'int8-row-scale' };
   neighbors: { k: number; quantization: 'uint8-row-scale'; similarity: string };
+  /**
+   * Next-item transitions, same layout as `neighbors`, scored against the history weighted with its own (steeper)
+   * `recencyDecay`: what usually comes next depends on the latest items most.
+   */
+  transitions: { k: number; window: number; recencyDecay: number; similarity: string };
   /** Basket co-occurrence, same layout as `neighbors`. */
   boughtTogether: { k: number; similarity: string };
   /** Anonymous user prototypes: each the aggregate of `sizes[p]` ≥ kMin users; scored against the `nearest` ones. */
@@ -59,6 +64,10 @@ export function validateManifest(value: unknown): Manifest {
   count(embeddings.dim, 'embeddings.dim', 1);
   if (embeddings.quantization !== 'int8-row-scale') fail('embeddings.quantization', '"int8-row-scale"');
   count(object(m.neighbors, 'neighbors').k, 'neighbors.k', 1);
+  const transitions = object(m.transitions, 'transitions');
+  count(transitions.k, 'transitions.k', 1);
+  const decay = finite(transitions.recencyDecay, 'transitions.recencyDecay');
+  if (decay <= 0 || decay > 1) fail('transitions.recencyDecay', 'a number in (0, 1]');
   count(object(m.boughtTogether, 'boughtTogether').k, 'boughtTogether.k', 1);
   const prototypes = object(m.prototypes, 'prototypes');
   const prototypeCount = count(prototypes.count, 'prototypes.count', 0);

@@ -5,7 +5,7 @@ Chart.register(BarController, BarElement, CategoryScale, LinearScale, Legend, To
 Chart.defaults.font.family = 'system-ui, -apple-system, "Segoe UI", sans-serif';
 Chart.defaults.color = '#3d4654';
 
-const LABELS: Record<string, string> = { itemKnn: 'Item-kNN', userKnn: 'User prototypes', deep: 'Deep', popularity: 'Popularity', fusion: 'Fusion (shipped)' };
+const LABELS: Record<string, string> = { itemKnn: 'Item-kNN', sequential: 'Transitions', userKnn: 'User prototypes', deep: 'Deep', popularity: 'Popularity', fusion: 'Fusion (shipped)' };
 
 /** HR@10 and NDCG@10 of each scorer alone and of the fusion, from manifest.evaluation.scorers. */
 export function qualityChart(canvas: HTMLCanvasElement, names: string[], hr10: number[], ndcg10: number[]): Chart {

@@ -18,8 +18,8 @@ declare global {
 const BUNDLE_URL = new URL('bundles/online-retail/manifest.json', document.baseURI).href;
 const PERSONAS_URL = new URL('demo/personas.json', document.baseURI).href;
 const PAGE_SIZE = 48;
-const SCORERS: ScorerName[] = ['itemKnn', 'userKnn', 'deep', 'popularity'];
-const SCORER_LABELS: Record<ScorerName, string> = { itemKnn: 'Item-kNN (bought with your items)', userKnn: 'User prototypes (shoppers like you)', deep: 'Deep model (your taste)', popularity: 'Popularity (trending)' };
+const SCORERS: ScorerName[] = ['itemKnn', 'sequential', 'userKnn', 'deep', 'popularity'];
+const SCORER_LABELS: Record<ScorerName, string> = { itemKnn: 'Item-kNN (bought with your items)', sequential: 'Next-item transitions (what comes next)', userKnn: 'User prototypes (shoppers like you)', deep: 'Deep model (your taste)', popularity: 'Popularity (trending)' };
 
 interface Persona {
   customer: string;
@@ -306,7 +306,7 @@ function renderEvidence(): void {
   $('#fact-size').textContent = `${bytes(total)} in ${Object.keys(manifest.files).length + 1} files`;
   const scorers = manifest.evaluation?.scorers;
   if (scorers) {
-    const names = ['itemKnn', 'userKnn', 'deep', 'popularity', 'fusion'].filter((n) => scorers[n]);
+    const names = ['itemKnn', 'sequential', 'userKnn', 'deep', 'popularity', 'fusion'].filter((n) => scorers[n]);
     qualityChart($<HTMLCanvasElement>('#quality-chart'), names, names.map((n) => scorers[n]!.hr10), names.map((n) => scorers[n]!.ndcg10));
     const best = names.reduce((x, y) => (scorers[y]!.ndcg10 > scorers[x]!.ndcg10 ? y : x));
     $('#quality-summary').textContent =

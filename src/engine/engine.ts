@@ -22,7 +22,7 @@ import { boughtTogether, forYou, placementData, recentlyViewed, shopperOf, simil
 import type { EngineOptions, ItemList, Recommendations, SimilarItems, Stats } from './types.ts';
 
 /** Cold start: with no usable history, popularity alone ranks, whatever its tuned fusion weight. */
-const POPULARITY_ONLY: FusionWeights = { itemKnn: 0, userKnn: 0, deep: 0, popularity: 1 };
+const POPULARITY_ONLY: FusionWeights = { itemKnn: 0, sequential: 0, userKnn: 0, deep: 0, popularity: 1 };
 /** Rows pooled into the probe vector that backend selection scores with. */
 const PROBE_ROWS = 10;
 /** The GPU backends are measured once the recommender has been idle this long (their start-up blocks the worker). */
@@ -124,7 +124,7 @@ export class Engine {
     return this.active(async () => {
       const started = performance.now();
       const kernel = this.kernel;
-      const { manifest, popularity, neighbors, prototypes } = this.bundle;
+      const { manifest, popularity, neighbors, transitions, prototypes } = this.bundle;
       const count = this.bundle.items.length;
       const scratch = this.takeScratch(count);
       // Events of items that a newer bundle dropped are kept in storage but cannot be scored.
@@ -134,6 +134,8 @@ export class Engine {
         return item === undefined ? [] : [{ item, type: e.type }];
       });
       const weighted = historyWeights(events, manifest.history);
+      // What comes next depends on the latest items most: the transitions weigh the history with their own decay.
+      const recent = historyWeights(events, { ...manifest.history, recencyDecay: manifest.transitions.recencyDecay });
       const basis = weighted.items.length > 0 ? 'history' : 'popularity';
       const data = this.placements();
       const shopper = shopperOf(data, history);
@@ -148,6 +150,7 @@ export class Engine {
         const user = await this.bundle.tower.predict(this.pool(weighted));
         scores.deep = await kernel.score(user, scratch.deep);
         scores.itemKnn = itemKnnScores(neighbors, weighted, scratch.itemKnn);
+        scores.sequential = itemKnnScores(transitions, recent, scratch.sequential);
         scores.userKnn = userKnnScores(prototypes, weighted, count, manifest.prototypes.nearest, scratch.userKnn);
       }
       const weights: FusionWeights = basis === 'history' ? { ...manifest.fusion.weights, ...override } : POPULARITY_ONLY;
@@ -159,7 +162,7 @@ export class Engine {
         Object.fromEntries(SCORERS.map((m) => [m, ranges[m] ? weights[m] * normalizedAt(scores[m]![row]!, ranges[m]) : 0])) as Record<ScorerName, number>;
       // Rules, diversity and a reason per result: src/engine/placements.ts.
       const contextRow = context?.itemId === undefined ? undefined : this.bundle.itemIndex.get(context.itemId);
-      const items = forYou(data, shopper, { fused, weighted, k, excludeSeen, rules, diversity, contextRow, contributions });
+      const items = forYou(data, shopper, { fused, weighted, recent, k, excludeSeen, rules, diversity, contextRow, contributions });
       this.scratch = scratch; // free for the next call (nothing returned refers to it)
       return { items, basis, backend: kernel.backend, latencyMs: this.finish(started) };
     });
@@ -261,7 +264,7 @@ export class Engine {
    * overlap at their awaits) gets its own.
    */
   private takeScratch(count: number): Scratch {
-    const scratch = this.scratch ?? { deep: new Float32Array(count), itemKnn: new Float32Array(count), userKnn: new Float32Array(count), fused: new Float32Array(count) };
+    const scratch = this.scratch ?? { deep: new Float32Array(count), itemKnn: new Float32Array(count), sequential: new Float32Array(count), userKnn: new Float32Array(count), fused: new Float32Array(count) };
     this.scratch = undefined;
     return scratch;
   }
@@ -320,6 +323,7 @@ export class Engine {
 interface Scratch {
   deep: Float32Array;
   itemKnn: Float32Array;
+  sequential: Float32Array;
   userKnn: Float32Array;
   fused: Float32Array;
 }

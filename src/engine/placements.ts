@@ -18,6 +18,7 @@ import {
   historyReason,
   RECENTLY_VIEWED,
   SHOPPERS_LIKE_YOU,
+  nextReason,
   similarReason,
   strongestSource,
   TASTE,
@@ -32,6 +33,7 @@ export interface PlacementData {
   items: readonly ItemMeta[];
   itemIndex: ReadonlyMap<string, number>;
   neighbors: NeighborTable;
+  transitions: NeighborTable;
   boughtTogether: NeighborTable;
   popularity: Float32Array;
   eventWeights: Readonly<Record<EventType, number>>;
@@ -80,6 +82,8 @@ export interface ForYouInput extends ListArguments {
   fused: Float32Array;
   /** The history as the scorers weighted it (item-kNN's explanation needs the same weights). */
   weighted: WeightedItems;
+  /** The history as the transitions weighted it (their explanation). */
+  recent: WeightedItems;
   excludeSeen: boolean;
   /** The page's item: never recommended on its own page. */
   contextRow: number | undefined;
@@ -94,16 +98,20 @@ export function forYou(data: PlacementData, shopper: Shopper, input: ForYouInput
   const compiled = compileRules(historyRules(input.rules, input.excludeSeen), data, shopper, exclude);
   return selectRows(input.fused, input.k, compiled, diversity(data, input.diversity)).map((s) => {
     const contributions = input.contributions(s.row);
-    const reason = s.pinned ? FEATURED : forYouReason(data, shopper, input.weighted, s.row, contributions);
+    const reason = s.pinned ? FEATURED : forYouReason(data, shopper, input, s.row, contributions);
     return { ...describe(data, s.row), score: finite(input.fused[s.row]!), contributions, reason, ...(s.pinned && { pinned: true }) };
   });
 }
 
-function forYouReason(data: PlacementData, shopper: Shopper, weighted: WeightedItems, row: number, contributions: Record<ScorerName, number>): Reason {
+function forYouReason(data: PlacementData, shopper: Shopper, { weighted, recent }: ForYouInput, row: number, contributions: Record<ScorerName, number>): Reason {
   switch (dominantScorer(contributions)) {
     case 'itemKnn': {
       const source = strongestSource(data.neighbors, weighted.items, weighted.weights, row);
       return source === undefined ? TASTE : historyReason(data.items[source]!, shopper.strongest.get(source) ?? 'view');
+    }
+    case 'sequential': {
+      const source = strongestSource(data.transitions, recent.items, recent.weights, row);
+      return source === undefined ? TASTE : nextReason(data.items[source]!);
     }
     case 'userKnn':
       return SHOPPERS_LIKE_YOU;
@@ -163,7 +171,7 @@ export async function trending(
   if (contextRow !== undefined) exclude.push(contextRow);
   const compiled = compileRules(historyRules(input.rules, input.excludeSeen ?? true), data, shopper, exclude);
   return selectRows(scores, input.k, compiled, diversity(data, input.diversity)).map((s) => {
-    const contributions: Contributions = { itemKnn: 0, userKnn: 0, deep: 0, popularity: popularityPart(s.row) };
+    const contributions: Contributions = { itemKnn: 0, sequential: 0, userKnn: 0, deep: 0, popularity: popularityPart(s.row) };
     if (input.context) contributions.context = itemPart(s.row) + categoryPart(s.row);
     const reason = s.pinned
       ? FEATURED
@@ -315,6 +323,7 @@ export function placementData(bundle: LoadedBundle): PlacementData {
     items: bundle.items,
     itemIndex: bundle.itemIndex,
     neighbors: bundle.neighbors,
+    transitions: bundle.transitions,
     boughtTogether: bundle.boughtTogether,
     popularity: bundle.popularity,
     eventWeights: bundle.manifest.history.eventWeights,

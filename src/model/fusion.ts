@@ -1,6 +1,6 @@
 /** Fusion: R(i) = Σ_m α_m · norm(F_m(i)), with each scorer's scores min-max normalised over the catalog. */
 
-export const SCORERS = ['itemKnn', 'userKnn', 'deep', 'popularity'] as const;
+export const SCORERS = ['itemKnn', 'sequential', 'userKnn', 'deep', 'popularity'] as const;
 export type ScorerName = (typeof SCORERS)[number];
 export type FusionWeights = Record<ScorerName, number>;
 export type ScorerScores = Partial<Record<ScorerName, Float32Array>>;

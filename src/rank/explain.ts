@@ -1,6 +1,7 @@
 /**
  * Why an item is shown, from the scorers' contributions: "Because you viewed X" names the history item whose
- * neighbour-table similarity contributed most to that result (item-kNN), "Often bought with Y" the basket item that
+ * neighbour-table similarity contributed most to that result (item-kNN), "Often chosen next after W" the recent item
+ * whose transition to it contributed most (sequential), "Often bought with Y" the basket item that
  * contributed most (bought together), "Trending in Z" the item's category (popularity).
  *
  * Each reason carries structured fields (kind, itemId, title, event, category) as well as an English `text`, so that
@@ -16,6 +17,8 @@ export type ReasonKind =
   | 'history'
   /** Similar to the page's item (`itemId`). */
   | 'similar'
+  /** Usually chosen next after `itemId`, a recent history item (next-item transitions). */
+  | 'next'
   /** Bought in the same baskets as `itemId`. */
   | 'bought-together'
   /** Chosen by anonymous groups of shoppers with a similar history (user prototypes). */
@@ -54,6 +57,10 @@ export function historyReason(source: ItemMeta, event: EventType): Reason {
 
 export function similarReason(source: ItemMeta): Reason {
   return { kind: 'similar', text: `Similar to ${source.title}`, itemId: source.id, title: source.title };
+}
+
+export function nextReason(source: ItemMeta): Reason {
+  return { kind: 'next', text: `Often chosen next after ${source.title}`, itemId: source.id, title: source.title };
 }
 
 export function boughtTogetherReason(source: ItemMeta): Reason {

@@ -1,7 +1,8 @@
 /**
  * The training pipeline: ingest → split → fit popularity and the item-item tables (co-occurrence, EASE) → choose the
- * table and the history's recency decay on validation → fit user prototypes and the deep model → tune the fusion
- * weights on validation → evaluate on test → write the bundle and report.json.
+ * table and the history's recency decay on validation → fit the next-item transitions and choose their decay → fit
+ * user prototypes and the deep model → tune the fusion weights on validation → evaluate on test → write the bundle
+ * and report.json.
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
@@ -16,9 +17,10 @@ import { fitDeep, DEFAULT_DEEP, type DeepOptions } from './deep.ts';
 import { fitEase, truncateEase, EASE_MAX_ITEMS } from './ease.ts';
 import { fitPrototypes, DEFAULT_PROTOTYPES, type PrototypeOptions } from './prototypes.ts';
 import { fitBoughtTogether, DEFAULT_BOUGHT_TOGETHER } from './bought-together.ts';
+import { fitTransitions, DEFAULT_TRANSITIONS } from './transitions.ts';
 import { embedColdItems } from './content.ts';
 import { leaveLastOut, type UserSplit } from '../eval/split.ts';
-import { evaluate, evaluateScorer, weightGrid, type EvalCase, type Metrics, type ScoringModel } from '../eval/evaluate.ts';
+import { evaluate, evaluateScorer, tuneFusion, type EvalCase, type Metrics, type ScoringModel } from '../eval/evaluate.ts';
 import { DEFAULT_HISTORY_POLICY, historyWeights } from '../model/events.ts';
 import { itemKnnScores } from '../model/scorers.ts';
 import type { FusionWeights } from '../model/fusion.ts';
@@ -56,6 +58,8 @@ export interface Report {
   protocol: string;
   /** Which item-item table ships: the better of the two on validation. */
   itemTable: 'co-occurrence' | 'ease';
+  /** The transitions' recency decay, chosen on validation. */
+  transitionDecay: number;
   fusionWeights: FusionWeights;
   validation: Record<string, Metrics>;
   test: Record<string, Metrics>;
@@ -85,6 +89,8 @@ const NEAREST_PROTOTYPES = 10;
 const EASE_LAMBDA = 250;
 /** Candidate weights per step back in the history (see HistoryPolicy.recencyDecay), chosen on validation. */
 const RECENCY_DECAYS = [0.5, 0.7, 0.85, 0.97];
+/** The same for the next-item transitions, which look at the latest few items. */
+const TRANSITION_DECAYS = [0.5, 0.7, 0.85];
 
 export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): Promise<Fitted> {
   const log = options.log ?? console.log;
@@ -137,6 +143,17 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
   lap('choose');
   log(`item-item table: ${choice.name}, recency decay ${choice.decay} (best on ${tuningCases.length} validation users)`);
 
+  const transitions = roundTrip(fitTransitions(splits.map((s) => s.train.map((e) => e.item)), n, DEFAULT_TRANSITIONS));
+  let transitionChoice = { decay: TRANSITION_DECAYS[0]!, ndcg10: -1 };
+  for (const decay of TRANSITION_DECAYS) {
+    const decayPolicy = { ...policy, recencyDecay: decay };
+    const metrics = evaluateScorer(n, tuningCases, (histories) => histories.map((h) => itemKnnScores(transitions, historyWeights(h, decayPolicy))));
+    validationMetrics[`sequential (recency decay ${decay})`] = metrics;
+    if (metrics.ndcg10 > transitionChoice.ndcg10) transitionChoice = { decay, ndcg10: metrics.ndcg10 };
+  }
+  lap('sequential');
+  log(`next-item transitions: window ${DEFAULT_TRANSITIONS.window}, recency decay ${transitionChoice.decay} (${seconds.sequential}s)`);
+
   const prototypeOptions = { ...DEFAULT_PROTOTYPES, ...options.prototypes };
   const prototypes = fitPrototypes(trainItems, n, prototypeOptions);
   const prototypeTable = roundTrip(prototypes.table, n);
@@ -157,6 +174,8 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
     dim: deepOptions.dim,
     embeddings: dequantizeEmbeddings(quantized),
     neighbors: choice.table,
+    transitions,
+    transitionDecay: transitionChoice.decay,
     prototypes: prototypeTable,
     nearestPrototypes: NEAREST_PROTOTYPES,
     popularity,
@@ -165,13 +184,12 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
   };
   const itemTable = choice.name;
   log(`tuning the fusion weights on validation`);
-  const grid = evaluate(model, tuningCases, weightGrid(0.1)).fusions;
-  const best = grid.reduce((a, b) => (b.metrics.ndcg10 > a.metrics.ndcg10 ? b : a));
-  const fusionWeights = best.weights;
+  const tuned = tuneFusion(model, tuningCases, 0.1);
+  const fusionWeights = tuned.weights;
   const validation = evaluate(model, validationCases, [fusionWeights]);
   Object.assign(validationMetrics, validation.singles, { fusion: validation.fusions[0]!.metrics });
   lap('tune');
-  log(`  fusion weights ${JSON.stringify(fusionWeights)}`);
+  log(`  fusion weights ${JSON.stringify(fusionWeights)} (${tuned.searched} weight vectors ranked, ${seconds.tune}s)`);
 
   log(`evaluating on ${testCases.length} test users`);
   const test = evaluate(model, testCases, [fusionWeights]);
@@ -181,6 +199,7 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
     dataset: { items: n, users: data.userCount, interactions: data.users.length, unknownItems: data.unknownItems, evaluatedUsers: testCases.length },
     protocol: PROTOCOL,
     itemTable,
+    transitionDecay: transitionChoice.decay,
     fusionWeights,
     validation: validationMetrics,
     test: { ...test.singles, fusion: test.fusions[0]!.metrics },
@@ -226,6 +245,7 @@ export async function exportBundle(fitted: Fitted, data: Dataset, dir: string, a
       items: new TextEncoder().encode(JSON.stringify(data.items)),
       embeddings: encodeEmbeddings(fitted.quantized),
       neighbors: encodeNeighbors(model.neighbors),
+      transitions: encodeNeighbors(model.transitions),
       boughtTogether: encodeNeighbors(fitBoughtTogether(fitted.userEvents, model.itemCount)),
       prototypes: encodeNeighbors(model.prototypes),
       popularity: encodeVector(model.popularity),
@@ -242,6 +262,12 @@ export async function exportBundle(fitted: Fitted, data: Dataset, dir: string, a
           report.itemTable === 'ease'
             ? `EASE (λ ${EASE_LAMBDA}) truncated to the top ${model.neighbors.k} positive weights`
             : `co-occurrence cosine, shrink ${DEFAULT_ITEM_KNN.shrink}, min support ${DEFAULT_ITEM_KNN.minSupport}`,
+      },
+      transitions: {
+        k: model.transitions.k,
+        window: DEFAULT_TRANSITIONS.window,
+        recencyDecay: model.transitionDecay,
+        similarity: `followed within ${DEFAULT_TRANSITIONS.window} steps, weight 1/distance, / (times followed + 1)^${DEFAULT_TRANSITIONS.beta}, min ${DEFAULT_TRANSITIONS.minSupport} users`,
       },
       boughtTogether: {
         k: DEFAULT_BOUGHT_TOGETHER.k,

@@ -39,7 +39,7 @@ test('replay a customer, steer the fusion with a slider, then forget me empties 
   const tunedRight = await page.locator('#compare-b li').evaluateAll((li) => li.map((l) => (l as HTMLElement).dataset.itemId));
 
   // Steering: popularity alone instead of the tuned fusion; the shelf and the right-hand list re-rank.
-  for (const scorer of ['itemKnn', 'userKnn', 'deep']) await page.locator(`#weight-${scorer}`).fill('0');
+  for (const scorer of ['itemKnn', 'sequential', 'userKnn', 'deep']) await page.locator(`#weight-${scorer}`).fill('0');
   await page.locator('#weight-popularity').fill('1');
   await expect.poll(() => shelfIds(page)).not.toEqual(before);
   await expect(page.locator('#for-you .card')).toHaveCount(8);

@@ -34,6 +34,13 @@ describe('recommend({ weights })', () => {
     }
   });
 
+  it('the next-item transitions alone rank what follows the latest items first, and say after which item', async () => {
+    const engine = await start(); // viewed item 3, then bought item 8; the fixture's transitions lead from row r to r + 1
+    const next = await engine.recommend({ k: 2, weights: { itemKnn: 0, sequential: 1, userKnn: 0, deep: 0, popularity: 0 } });
+    expect(next.items.map((r) => r.itemId)).toEqual(['item-00009', 'item-00004']);
+    expect(next.items[0]!.reason).toEqual({ kind: 'next', text: expect.stringMatching(/^Often chosen next after \w+ thing 8$/), itemId: 'item-00008', title: expect.stringMatching(/thing 8$/) });
+  });
+
   it('ranks by the scorers it names: one scorer alone gives that scorer’s order, and the contributions follow the weights', async () => {
     const engine = await start();
     const tuned = await engine.recommend({ k: 10 });

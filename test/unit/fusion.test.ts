@@ -10,7 +10,7 @@ describe('fusion', () => {
     expect([...minMaxNormalize(Float32Array.from([5, 5]))]).toEqual([0, 0]);
     const fused = fuse(
       { itemKnn: Float32Array.from([0, 10, 5]), popularity: Float32Array.from([1, 0, 0]) },
-      { itemKnn: 0.75, userKnn: 0, deep: 0.5, popularity: 0.25 },
+      { itemKnn: 0.75, sequential: 0, userKnn: 0, deep: 0.5, popularity: 0.25 },
       3,
     );
     // deep is absent: it adds nothing, whatever its weight.

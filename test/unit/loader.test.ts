@@ -58,7 +58,7 @@ describe('loadBundle', () => {
     actual.forEach((v, i) => expect(v).toBeCloseTo(expected[i]!, 5));
     // The manifest is always revalidated; the immutable files may come from the HTTP cache.
     expect(server.requests[0]).toMatchObject({ url: MANIFEST, init: { cache: 'no-cache' } });
-    expect(server.requests).toHaveLength(9); // the manifest and its eight files
+    expect(server.requests).toHaveLength(10); // the manifest and its nine files
   });
 
   it('downloads only manifest.json the second time', async () => {
@@ -81,8 +81,8 @@ describe('loadBundle', () => {
       }, retain: (k) => inner.retain(k), clear: () => inner.clear() };
     const first = await loadBundle(MANIFEST, { fetch: serve(bundle).fetch, cache });
     await first.persisted;
-    expect(writes).toHaveLength(9); // eight files, then the last-good manifest
-    expect(writes[8]).toContain('localrank=last-good');
+    expect(writes).toHaveLength(10); // nine files, then the last-good manifest
+    expect(writes[9]).toContain('localrank=last-good');
     writes.length = 0;
     await (await loadBundle(MANIFEST, { fetch: serve(bundle).fetch, cache })).persisted;
     expect(writes).toEqual([]);

@@ -5,7 +5,7 @@ import { fitPrototypes } from '../../src/train/prototypes.ts';
 import { embedColdItems } from '../../src/train/content.ts';
 import { userKnnScores, neighborsOf } from '../../src/model/scorers.ts';
 import { buildNeighborTable } from '../../src/bundle/codecs.ts';
-import { weightGrid } from '../../src/eval/evaluate.ts';
+import { fitTransitions } from '../../src/train/transitions.ts';
 import { validateManifest } from '../../src/bundle/manifest.ts';
 import { syntheticBundle } from '../fixtures/synthetic-bundle.ts';
 
@@ -95,11 +95,21 @@ describe('cold-start item embeddings', () => {
   });
 });
 
-describe('fusion grid', () => {
-  it('covers the simplex: every weight vector sums to one', () => {
-    const grid = weightGrid(0.5);
-    expect(grid).toHaveLength(10); // C(2 + 3, 3) vectors over 4 scorers in halves
-    for (const w of grid) expect(w.itemKnn + w.userKnn + w.deep + w.popularity).toBeCloseTo(1);
+describe('next-item transitions', () => {
+  it('count what follows within the window, 1/distance, over (times followed + 1)^beta, from at least minSupport users', () => {
+    // Users [0, 1, 2], [0, 1, 1, 2] (the repeat counts once) and [0, 2, 1]; window 2, beta 1, min support 2.
+    // 0 is followed 3 times: 0→1 = (1 + 1 + 1/2) / 4 = 0.625, 0→2 = (1/2 + 1/2 + 1) / 4 = 0.5;
+    // 1 is followed twice: 1→2 = (1 + 1) / 3; 2→1 happened for one user only: dropped.
+    const table = fitTransitions([[0, 1, 2], [0, 1, 1, 2], [0, 2, 1]], 3, { k: 5, window: 2, beta: 1, minSupport: 2 });
+    const row = (i: number) => neighborsOf(table, i).map(([j, w]) => [j, Math.round(w * 100) / 100]);
+    expect(row(0)).toEqual([[1, 0.63], [2, 0.5]]);
+    expect(row(1)).toEqual([[2, 0.67]]);
+    expect(row(2)).toEqual([]); // directional: 1→2 is no evidence for 2→1
+  });
+
+  it('look no further than the window', () => {
+    const table = fitTransitions([[0, 1, 2], [0, 1, 2]], 3, { k: 5, window: 1, beta: 1, minSupport: 1 });
+    expect(neighborsOf(table, 0).map(([j]) => j)).toEqual([1]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { diversify, intraListSimilarity } from '../../src/rank/diversity.ts';
 import { compileRules, rulesOption, selectRows } from '../../src/rank/rules.ts';
-import { dominantScorer, historyReason, strongestSource, tableWeight, trendingReason } from '../../src/rank/explain.ts';
+import { dominantScorer, historyReason, nextReason, strongestSource, tableWeight, trendingReason } from '../../src/rank/explain.ts';
 import { buildNeighborTable } from '../../src/bundle/codecs.ts';
 import { HistorySignal, type HistoryChange } from '../../src/client/history-signal.ts';
 import type { ItemMeta } from '../../src/bundle/manifest.ts';
@@ -120,8 +120,9 @@ describe('explanations', () => {
     expect(historyReason(item, 'purchase')).toEqual({ kind: 'history', text: 'Because you bought Lamp', itemId: 'x1', title: 'Lamp', event: 'purchase' });
     expect(trendingReason('Garden').text).toBe('Trending in Garden');
     expect(trendingReason(undefined).text).toBe('Trending now');
-    expect(dominantScorer({ itemKnn: 0.1, userKnn: 0.3, deep: 0.2, popularity: 0 })).toBe('userKnn');
-    expect(dominantScorer({ itemKnn: 0, userKnn: 0, deep: 0, popularity: 0 })).toBeUndefined();
+    expect(dominantScorer({ itemKnn: 0.1, sequential: 0.25, userKnn: 0.3, deep: 0.2, popularity: 0 })).toBe('userKnn');
+    expect(nextReason(item)).toEqual({ kind: 'next', text: 'Often chosen next after Lamp', itemId: 'x1', title: 'Lamp' });
+    expect(dominantScorer({ itemKnn: 0, sequential: 0, userKnn: 0, deep: 0, popularity: 0 })).toBeUndefined();
   });
 });
 
