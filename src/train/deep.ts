@@ -20,7 +20,7 @@ export interface DeepOptions {
   seed: number;
 }
 
-export const DEFAULT_DEEP: DeepOptions = { dim: 64, hidden: 128, epochs: 5, batchSize: 256, learningRate: 0.02, maxStepsPerUser: 12, seed: 7 };
+export const DEFAULT_DEEP: DeepOptions = { dim: 64, hidden: 128, epochs: 5, batchSize: 256, learningRate: 0.02, maxStepsPerUser: 40, seed: 7 };
 
 interface Example {
   items: Int32Array;

@@ -69,6 +69,8 @@ export interface Report {
 export interface Fitted {
   model: ScoringModel;
   quantized: QuantizedEmbeddings;
+  /** The item embeddings before int8 quantization (the benchmark measures what quantization costs). */
+  floatEmbeddings: Float32Array;
   prototypeSizes: number[];
   kMin: number;
   /** The user tower's hidden units. */
@@ -205,7 +207,7 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
     test: { ...test.singles, fusion: test.fusions[0]!.metrics },
     seconds,
   };
-  return { model, userEvents: eventsByUser(data), quantized, prototypeSizes: prototypes.sizes, kMin: prototypeOptions.kMin, hidden: deepOptions.hidden, fusionWeights, report, splits, testCases, validationCases };
+  return { model, userEvents: eventsByUser(data), quantized, floatEmbeddings: deep.embeddings, prototypeSizes: prototypes.sizes, kMin: prototypeOptions.kMin, hidden: deepOptions.hidden, fusionWeights, report, splits, testCases, validationCases };
 }
 
 function eventsByUser(data: Dataset): Array<Array<{ item: number; ts: number }>> {
