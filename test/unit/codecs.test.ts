@@ -38,10 +38,10 @@ describe('embeddings codec', () => {
   const matrix = Float32Array.from([0.5, -1, 0.25, 0, 0, 0, 3, 2, -1.5]);
   const q = quantizeEmbeddings(matrix, 3, 3);
 
-  it('quantizes each row to int8 with its own scale, within half a step', () => {
-    expect(q.scales[0]).toBeCloseTo(1 / 127);
-    expect(q.scales[0]).toBeGreaterThanOrEqual(1 / 127); // rounded up: |q| never exceeds 127
-    expect([...q.values.slice(0, 3)]).toEqual([63, -127, 32]); // 63.5 / (1 + 2⁻¹¹…): rounds down
+  it('quantizes each row to ±63 levels (stored as int8) with its own scale, within half a step', () => {
+    expect(q.scales[0]).toBeCloseTo(1 / 63);
+    expect(q.scales[0]).toBeGreaterThanOrEqual(1 / 63); // rounded up: |q| never exceeds 63
+    expect([...q.values.slice(0, 3)]).toEqual([31, -63, 16]); // 31.5 / (1 + 2⁻¹¹…): rounds down; 15.75 up
     expect(q.scales[1]).toBe(0); // an all-zero row stays exactly zero
     const back = dequantizeEmbeddings(q);
     matrix.forEach((v, i) => expect(Math.abs(back[i]! - v)).toBeLessThanOrEqual(q.scales[Math.floor(i / 3)]! / 2 + 1e-7));
@@ -79,14 +79,30 @@ describe('embeddings codec', () => {
     expect([...decoded.scales]).toEqual([...q.scales]);
   });
 
-  it('lays values out per dimension so that brotli finds them', () => {
-    // Dimensions with different spreads, as trained embeddings have: the per-dimension layout compresses better.
+  it('keeps scales in byte planes and values row by row: smaller than version 1, values read in place', () => {
     const random = mulberry32(3);
     const [count, dim] = [4000, 64];
     const m = Float32Array.from({ length: count * dim }, (_, i) => (random() - 0.5) * (1 + (i % dim) / 8));
     const big = quantizeEmbeddings(m, count, dim);
-    const rowMajor = version1(0x4d45524c, count, dim, 0, big.scales, big.values);
-    expect(brotli(encodeEmbeddings(big))).toBeLessThan(brotli(rowMajor));
+    const encoded = encodeEmbeddings(big);
+    expect(brotli(encoded)).toBeLessThan(brotli(version1(0x4d45524c, count, dim, 0, big.scales, big.values)));
+    const decoded = decodeEmbeddings(encoded);
+    expect(decoded.values.buffer).toBe(encoded.buffer); // no copy, no transposition at start-up
+    expect([...decoded.values]).toEqual([...big.values]);
+  });
+
+  it('still reads version-2 files stored one dimension after another', () => {
+    // Header 'LRE2' without the row-major flag, scales as four byte planes, then the values per dimension.
+    const [count, dim] = [3, 3];
+    const bytes = new Uint8Array(16 + 4 * count + count * dim);
+    const view = new DataView(bytes.buffer);
+    [0x3245524c, count, dim, 0].forEach((v, i) => view.setUint32(4 * i, v, true));
+    const scaleBytes = new Uint8Array(q.scales.buffer, q.scales.byteOffset, 4 * count);
+    for (let b = 0; b < 4; b++) for (let r = 0; r < count; r++) bytes[16 + b * count + r] = scaleBytes[4 * r + b]!;
+    for (let c = 0; c < dim; c++) for (let r = 0; r < count; r++) bytes[16 + 4 * count + c * count + r] = q.values[r * dim + c]! & 0xff;
+    const decoded = decodeEmbeddings(bytes);
+    expect([...decoded.values]).toEqual([...q.values]);
+    expect([...decoded.scales]).toEqual([...q.scales]);
   });
 
   it('decodes from an unaligned offset', () => {
