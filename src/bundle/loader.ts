@@ -1,7 +1,8 @@
 /**
  * Loads a bundle: manifest.json (always revalidated), then every file it lists, each checked for byte length and
  * SHA-256 before anything decodes it. Verified files are cached under keys that carry their hash; a second visit
- * downloads only the manifest. If the current bundle cannot be loaded, the last good one is used from the cache.
+ * downloads only the manifest, and reads the decoded arrays from a snapshot (src/bundle/snapshot.ts) while the
+ * manifest is revalidated. If the current bundle cannot be loaded, the last good one is used from the cache.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { RecommenderError } from '../errors.ts';
@@ -9,6 +10,7 @@ import { decodeEmbeddings, decodeNeighbors, decodeVector, type NeighborTable, ty
 import { denseTower, type UserTower, type WeightSpec } from './tower.ts';
 import { FILE_PARTS, sha256Hex, validateItems, validateManifest, type BundleFile, type FilePart, type ItemMeta, type Manifest } from './manifest.ts';
 import { guardCache, openBundleCache, type BundleCache } from './cache.ts';
+import { decodeSnapshot, encodeSnapshot, type SnapshotParts } from './snapshot.ts';
 
 export interface LoadedBundle {
   manifest: Manifest;
@@ -46,25 +48,40 @@ export async function loadBundle(manifestUrl: string, options: LoadOptions = {})
   const warn = options.onWarning ?? ((message: string) => console.warn(`localrank: ${message}`));
   const cache = guardCache(options.cache ?? openBundleCache(manifestUrl, warn), warn);
   const lastGoodKey = lastGoodManifestKey(manifestUrl);
+  const snapshotKey = snapshotKeyOf(manifestUrl);
   const lastGoodRead = cache.get(lastGoodKey);
-  const reading = readAhead(cache, lastGoodRead, manifestUrl);
+  const snapshotRead = cache.get(snapshotKey);
   try {
     // The manifest is the only mutable file: always ask the server whether it changed.
     const manifestBytes = await download(fetcher, manifestUrl, 'manifest.json', { cache: 'no-cache' });
-    const [{ bundle, stored }, lastGood] = await Promise.all([loadFiles(parseManifest(manifestBytes), manifestUrl, fetcher, reading, warn), lastGoodRead]);
-    // The recommender answers now; storage for the next visit finishes behind it. Once every file is stored, this
-    // manifest becomes the last good one and the previous bundle's files go. A second visit of the same bundle
-    // (every file from the cache, the same manifest) writes nothing.
-    const unchanged = stored.length === 0 && lastGood !== undefined && sameBytes(lastGood, manifestBytes);
-    const keep = new Set([lastGoodKey, calibrationKey(manifestUrl), ...FILE_PARTS.map((part) => fileKey(manifestUrl, bundle.manifest.files[part]))]);
-    bundle.persisted = unchanged ? Promise.resolve() : Promise.all(stored).then(() => cache.put(lastGoodKey, manifestBytes)).then(() => cache.retain(keep));
+    const manifest = parseManifest(manifestBytes);
+    const [snapshot, lastGood] = await Promise.all([snapshotRead.then((bytes) => decodeSnapshot(bytes, manifest.bundleVersion)), lastGoodRead]);
+    const unchangedManifest = lastGood !== undefined && sameBytes(lastGood, manifestBytes);
+    // A second visit of the same bundle: every file was verified and stored when the snapshot was written. A snapshot
+    // that does not fit the manifest is ignored like a damaged one: the files are read instead.
+    const fast = snapshot && (await decode(manifest, { items: snapshot.items, modelTopology: snapshot.modelTopology, modelWeights: snapshot.modelWeights }, snapshot).catch(() => undefined));
+    if (fast) {
+      fast.persisted = unchangedManifest ? Promise.resolve() : cache.put(lastGoodKey, manifestBytes);
+      return fast;
+    }
+    const { bundle, stored, bytes } = await loadFiles(manifest, manifestUrl, fetcher, cache, warn);
+    // The recommender answers now; storage for the next visit finishes behind it: the files, then this manifest as
+    // the last good one and the snapshot of this bundle, then the previous bundle's files go.
+    const keep = new Set([lastGoodKey, snapshotKey, calibrationKey(manifestUrl), ...FILE_PARTS.map((part) => fileKey(manifestUrl, manifest.files[part]))]);
+    bundle.persisted = Promise.all(stored)
+      .then(() => (unchangedManifest ? undefined : cache.put(lastGoodKey, manifestBytes)))
+      .then(async () => {
+        const snapshot = await encodeSnapshot(manifest.bundleVersion, { ...bundle, items: bytes.items, modelTopology: bytes.modelTopology, modelWeights: bytes.modelWeights });
+        if (snapshot) await cache.put(snapshotKey, snapshot);
+      })
+      .then(() => cache.retain(keep));
     return bundle;
   } catch (error) {
     const lastGood = error instanceof RecommenderError ? await lastGoodRead : undefined;
     if (!lastGood) throw error;
     let bundle: LoadedBundle;
     try {
-      const loaded = await loadFiles(parseManifest(lastGood), manifestUrl, fetcher, reading, warn);
+      const loaded = await loadFiles(parseManifest(lastGood), manifestUrl, fetcher, cache, warn);
       bundle = loaded.bundle;
       bundle.persisted = Promise.all(loaded.stored).then(() => undefined);
     } catch {
@@ -75,48 +92,22 @@ export async function loadBundle(manifestUrl: string, options: LoadOptions = {})
   }
 }
 
-const READ_AHEAD_MAX_BYTES = 32 * 2 ** 20;
-
-/**
- * A returning visitor usually gets the same manifest again: the files that the last good manifest names are read from
- * the cache while the manifest is revalidated over the network, then served from these reads (a file the new manifest
- * does not name is simply not asked for). Saves the manifest's round trip on a second visit.
- */
-function readAhead(cache: BundleCache, lastGood: Promise<Uint8Array | undefined>, manifestUrl: string): BundleCache {
-  const early = lastGood.then((bytes) => {
-    const reads = new Map<string, Promise<Uint8Array | undefined>>();
-    if (!bytes) return reads;
-    try {
-      const manifest = parseManifest(bytes);
-      // A large bundle is not read twice over when the manifest did change: the round trip is small next to it.
-      if (FILE_PARTS.reduce((sum, part) => sum + manifest.files[part].bytes, 0) > READ_AHEAD_MAX_BYTES) return reads;
-      for (const part of FILE_PARTS) {
-        const key = fileKey(manifestUrl, manifest.files[part]);
-        reads.set(key, cache.get(key));
-      }
-    } catch {
-      // a last good manifest that no longer parses: no read-ahead
-    }
-    return reads;
-  });
-  return {
-    get: async (key) => (await early).get(key) ?? cache.get(key),
-    put: (key, bytes) => cache.put(key, bytes),
-    retain: (keep) => cache.retain(keep),
-    clear: () => cache.clear(),
-  };
-}
-
 function parseManifest(bytes: Uint8Array): Manifest {
   return validateManifest(parseJson(bytes, 'manifest.json'));
 }
 
 /** The decoded bundle, and the cache writes of the files that were downloaded (not awaited: see loadBundle). */
-async function loadFiles(manifest: Manifest, manifestUrl: string, fetcher: Fetch, cache: BundleCache, warn: (m: string) => void): Promise<{ bundle: LoadedBundle; stored: Promise<void>[] }> {
+async function loadFiles(
+  manifest: Manifest,
+  manifestUrl: string,
+  fetcher: Fetch,
+  cache: BundleCache,
+  warn: (m: string) => void,
+): Promise<{ bundle: LoadedBundle; stored: Promise<void>[]; bytes: Record<FilePart, Uint8Array> }> {
   const parts = await Promise.all(FILE_PARTS.map((part) => verifiedFile(manifest.files[part], manifestUrl, fetcher, cache, warn)));
   const bytes = Object.fromEntries(FILE_PARTS.map((part, i) => [part, parts[i]!.bytes])) as Record<FilePart, Uint8Array>;
   const stored = parts.flatMap((p) => (p.stored ? [p.stored] : []));
-  return { bundle: await decode(manifest, bytes), stored };
+  return { bundle: await decode(manifest, bytes), stored, bytes };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -129,6 +120,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 function lastGoodManifestKey(manifestUrl: string): string {
   const url = new URL(manifestUrl);
   url.search = 'localrank=last-good';
+  url.hash = '';
+  return url.href;
+}
+
+/** Not a file either: where the decoded arrays of the last bundle that loaded are kept (src/bundle/snapshot.ts). */
+function snapshotKeyOf(manifestUrl: string): string {
+  const url = new URL(manifestUrl);
+  url.search = 'localrank=snapshot';
   url.hash = '';
   return url.href;
 }
@@ -182,7 +181,13 @@ async function download(fetcher: Fetch, url: string, what: string, init?: Reques
   }
 }
 
-async function decode(manifest: Manifest, bytes: Record<FilePart, Uint8Array>): Promise<LoadedBundle> {
+/** What a snapshot holds already decoded. */
+type Decoded = Omit<SnapshotParts, 'items' | 'modelTopology' | 'modelWeights'>;
+/** The files decode() parses in every case, and the others unless they come decoded. */
+type Raw = Pick<Record<FilePart, Uint8Array>, 'items' | 'modelTopology' | 'modelWeights'> & Partial<Record<FilePart, Uint8Array>>;
+
+/** The bundle from its files, or from a snapshot's arrays; either way checked against the manifest. */
+async function decode(manifest: Manifest, bytes: Raw, decoded?: Decoded): Promise<LoadedBundle> {
   const { files } = manifest;
   const count = manifest.counts.items;
   const items = validateItems(parseJson(bytes.items, files.items.name), count, files.items.name);
@@ -191,27 +196,27 @@ async function decode(manifest: Manifest, bytes: Record<FilePart, Uint8Array>): 
     if (itemIndex.has(item.id)) invalid(files.items.name, `unique item ids, "${item.id}" appears twice`);
     itemIndex.set(item.id, row);
   });
-  const quantized = decodeEmbeddings(bytes.embeddings, files.embeddings.name);
+  const quantized = decoded?.embeddings ?? decodeEmbeddings(bytes.embeddings!, files.embeddings.name);
   if (quantized.count !== count || quantized.dim !== manifest.embeddings.dim) {
     invalid(files.embeddings.name, `${count}×${manifest.embeddings.dim} embeddings (manifest), found ${quantized.count}×${quantized.dim}`);
   }
-  const neighbors = decodeNeighbors(bytes.neighbors, files.neighbors.name);
+  const neighbors = decoded?.neighbors ?? decodeNeighbors(bytes.neighbors!, files.neighbors.name);
   if (neighbors.count !== count || neighbors.k !== manifest.neighbors.k) {
     invalid(files.neighbors.name, `${count} rows of ${manifest.neighbors.k} neighbours (manifest), found ${neighbors.count} of ${neighbors.k}`);
   }
-  const transitions = decodeNeighbors(bytes.transitions, files.transitions.name);
+  const transitions = decoded?.transitions ?? decodeNeighbors(bytes.transitions!, files.transitions.name);
   if (transitions.count !== count || transitions.k !== manifest.transitions.k) {
     invalid(files.transitions.name, `${count} rows of ${manifest.transitions.k} items (manifest), found ${transitions.count} of ${transitions.k}`);
   }
-  const boughtTogether = decodeNeighbors(bytes.boughtTogether, files.boughtTogether.name);
+  const boughtTogether = decoded?.boughtTogether ?? decodeNeighbors(bytes.boughtTogether!, files.boughtTogether.name);
   if (boughtTogether.count !== count || boughtTogether.k !== manifest.boughtTogether.k) {
     invalid(files.boughtTogether.name, `${count} rows of ${manifest.boughtTogether.k} items (manifest), found ${boughtTogether.count} of ${boughtTogether.k}`);
   }
-  const prototypes = decodeNeighbors(bytes.prototypes, files.prototypes.name, count);
+  const prototypes = decoded?.prototypes ?? decodeNeighbors(bytes.prototypes!, files.prototypes.name, count);
   if (prototypes.count !== manifest.prototypes.count || prototypes.k !== manifest.prototypes.topItems) {
     invalid(files.prototypes.name, `${manifest.prototypes.count} prototypes of ${manifest.prototypes.topItems} items (manifest), found ${prototypes.count} of ${prototypes.k}`);
   }
-  const popularity = decodeVector(bytes.popularity, files.popularity.name);
+  const popularity = decoded?.popularity ?? decodeVector(bytes.popularity!, files.popularity.name);
   if (popularity.length !== count) invalid(files.popularity.name, `${count} popularity scores, found ${popularity.length}`);
   const tower = await loadTower(manifest, bytes.modelTopology, bytes.modelWeights);
   return { manifest, items, itemIndex, embeddings: quantized, neighbors, transitions, boughtTogether, prototypes, popularity, tower, persisted: Promise.resolve() };

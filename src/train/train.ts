@@ -23,7 +23,7 @@ import { leaveLastOut, type UserSplit } from '../eval/split.ts';
 import { evaluate, evaluateScorer, tuneFusion, type EvalCase, type Metrics, type ScoringModel } from '../eval/evaluate.ts';
 import { DEFAULT_HISTORY_POLICY, historyWeights } from '../model/events.ts';
 import { itemKnnScores } from '../model/scorers.ts';
-import type { FusionWeights } from '../model/fusion.ts';
+import { SCORERS, type FusionWeights } from '../model/fusion.ts';
 import {
   quantizeEmbeddings,
   dequantizeEmbeddings,
@@ -85,8 +85,10 @@ export interface Fitted {
 }
 
 const PROTOCOL = 'leave-last-out by time (last new item = test, previous = validation), full-catalog ranking, training items excluded';
-/** Validation users the fusion grid is tuned on (a fixed, evenly spread subset): bounds the tuning time. */
+/** Validation users the fusion is tuned on (a fixed, evenly spread subset): bounds the tuning time. */
 const MAX_TUNING_USERS = 1500;
+/** The fusion search holds every tuning user's normalised scores: at most this many floats (200 MB). */
+const MAX_TUNING_SCORES = 5e7;
 const NEAREST_PROTOTYPES = 10;
 const EASE_LAMBDA = 250;
 /** Candidate weights per step back in the history (see HistoryPolicy.recencyDecay), chosen on validation. */
@@ -115,7 +117,8 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
     exclude: rowMask(n, [...s.train.map((e) => e.item), s.validation!.item]),
     target: s.test!.item,
   }));
-  const stride = Math.max(1, Math.ceil(validationCases.length / MAX_TUNING_USERS));
+  const tuningUsers = Math.max(100, Math.min(MAX_TUNING_USERS, Math.floor(MAX_TUNING_SCORES / (SCORERS.length * n))));
+  const stride = Math.max(1, Math.ceil(validationCases.length / tuningUsers));
   const tuningCases = validationCases.filter((_, i) => i % stride === 0);
 
   const popularity = fitPopularity(splits.map((s) => s.train), n, 30);

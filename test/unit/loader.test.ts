@@ -81,8 +81,9 @@ describe('loadBundle', () => {
       }, retain: (k) => inner.retain(k), clear: () => inner.clear() };
     const first = await loadBundle(MANIFEST, { fetch: serve(bundle).fetch, cache });
     await first.persisted;
-    expect(writes).toHaveLength(10); // nine files, then the last-good manifest
+    expect(writes).toHaveLength(11); // nine files, then the last-good manifest, then the decoded snapshot
     expect(writes[9]).toContain('localrank=last-good');
+    expect(writes[10]).toContain('localrank=snapshot');
     writes.length = 0;
     await (await loadBundle(MANIFEST, { fetch: serve(bundle).fetch, cache })).persisted;
     expect(writes).toEqual([]);
@@ -165,7 +166,7 @@ describe('loadBundle', () => {
     expect(error.code).toBe('BUNDLE_FETCH');
   });
 
-  it('keeps only the current version in the cache, and re-downloads a damaged cached file', async () => {
+  it('keeps only the current version in the cache; ignores a damaged snapshot and re-downloads a damaged cached file', async () => {
     const first = await syntheticBundle({ seed: 1 });
     const second = await syntheticBundle({ seed: 2 });
     const entries = new Map<string, Uint8Array>();
@@ -185,11 +186,37 @@ describe('loadBundle', () => {
     for (const file of stale) expect(keys).not.toContain(file.sha256);
     const damaged = [...entries.keys()].find((key) => key.includes(second.manifest.files.items.sha256))!;
     entries.set(damaged, new Uint8Array(3));
+    const snapshot = [...entries.keys()].find((key) => key.endsWith('localrank=snapshot'))!;
+    entries.get(snapshot)![entries.get(snapshot)!.length - 1]! ^= 1; // one bit of the decoded arrays
     const warnings: string[] = [];
     const again = serve(second);
     await loadBundle(MANIFEST, { fetch: again.fetch, cache, onWarning: (w) => warnings.push(w) });
     expect(again.names()).toEqual(['manifest.json', second.manifest.files.items.name]);
     expect(warnings.join('\n')).toContain('damaged');
+  });
+
+  it('reads a second visit of the same bundle from its snapshot: the same data, no file read or decoded', async () => {
+    const bundle = await syntheticBundle();
+    const inner = new MemoryCache();
+    const reads: string[] = [];
+    const cache: BundleCache = { ...inner, get: (k) => (reads.push(k), inner.get(k)), put: (k, b) => inner.put(k, b), retain: (k) => inner.retain(k), clear: () => inner.clear() };
+    const first = await loadBundle(MANIFEST, { fetch: serve(bundle).fetch, cache });
+    await first.persisted;
+    reads.length = 0;
+    const second = await loadBundle(MANIFEST, { fetch: serve(bundle).fetch, cache });
+    expect(reads.some((key) => key.includes('sha256='))).toBe(false);
+    expect(second.items).toEqual(first.items);
+    for (const part of ['neighbors', 'transitions', 'boughtTogether', 'prototypes'] as const) {
+      expect(second[part].k).toBe(first[part].k);
+      expect([...second[part].ids]).toEqual([...first[part].ids]);
+      expect([...second[part].weights]).toEqual([...first[part].weights]);
+      expect([...second[part].scales]).toEqual([...first[part].scales]);
+    }
+    expect([...second.embeddings.values]).toEqual([...first.embeddings.values]);
+    expect([...second.embeddings.scales]).toEqual([...first.embeddings.scales]);
+    expect([...second.popularity]).toEqual([...first.popularity]);
+    const pooled = Float32Array.from({ length: bundle.manifest.embeddings.dim }, (_, i) => Math.sin(i));
+    expect([...(await second.tower.predict(pooled))]).toEqual([...(await first.tower.predict(pooled))]);
   });
 
   it('treats a failing cache as a warning, never as an error', async () => {

@@ -6,6 +6,10 @@ import { embedColdItems } from '../../src/train/content.ts';
 import { userKnnScores, neighborsOf } from '../../src/model/scorers.ts';
 import { buildNeighborTable } from '../../src/bundle/codecs.ts';
 import { fitTransitions } from '../../src/train/transitions.ts';
+import { tuneFusion, type ScoringModel } from '../../src/eval/evaluate.ts';
+import { createUserTower } from '../../src/model/deep.ts';
+import { DEFAULT_HISTORY_POLICY } from '../../src/model/events.ts';
+import { rowMask } from '../../src/rank/topk.ts';
 import { validateManifest } from '../../src/bundle/manifest.ts';
 import { syntheticBundle } from '../fixtures/synthetic-bundle.ts';
 
@@ -110,6 +114,33 @@ describe('next-item transitions', () => {
   it('look no further than the window', () => {
     const table = fitTransitions([[0, 1, 2], [0, 1, 2]], 3, { k: 5, window: 1, beta: 1, minSupport: 1 });
     expect(neighborsOf(table, 0).map(([j]) => j)).toEqual([1]);
+  });
+});
+
+describe('fusion search', () => {
+  it('finds a mix that ranks the target first where each scorer alone ranks it second', () => {
+    // After item 0: item-kNN says 2 (1.0) then 3 (0.9); the transitions say 1 (1.0) then 3 (0.9). Only a mix puts 3 first.
+    const n = 4;
+    const model: ScoringModel = {
+      itemCount: n,
+      dim: 2,
+      embeddings: new Float32Array(n * 2), // the deep scores are all zero: no signal
+      neighbors: buildNeighborTable(n, 2, [[[2, 1], [3, 0.9]]]),
+      transitions: buildNeighborTable(n, 2, [[[1, 1], [3, 0.9]]]),
+      transitionDecay: 0.5,
+      prototypes: buildNeighborTable(0, 2, [], n),
+      nearestPrototypes: 1,
+      popularity: new Float32Array(n),
+      tower: createUserTower(2, 4),
+      policy: DEFAULT_HISTORY_POLICY,
+    };
+    const cases = [{ user: 0, history: [{ item: 0, type: 'view' as const }], exclude: rowMask(n, [0]), target: 3 }];
+    const tuned = tuneFusion(model, cases, 0.1);
+    model.tower.dispose();
+    expect(tuned.ndcg10).toBe(1);
+    expect(tuned.weights.itemKnn).toBeGreaterThan(0);
+    expect(tuned.weights.sequential).toBeGreaterThan(0);
+    expect(Object.values(tuned.weights).reduce((a, b) => a + b)).toBeCloseTo(1);
   });
 });
 
