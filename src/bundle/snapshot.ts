@@ -7,21 +7,16 @@
  * Layout: 'LRS1', the header's length (uint32), the SHA-256 of everything after it, the header (JSON: bundle version
  * and where each array is), then the arrays, each at an offset aligned to 8.
  */
-import type { NeighborTable, QuantizedEmbeddings } from './codecs.ts';
+import type { NeighborTable } from './codecs.ts';
+import type { LoadedBundle } from './loader.ts';
 import { sha256Hex } from './manifest.ts';
 
 /** What the snapshot keeps: the decoded arrays, and the raw bytes of the parts that are parsed (JSON, the tower). */
-export interface SnapshotParts {
+export type SnapshotParts = Pick<LoadedBundle, 'embeddings' | 'neighbors' | 'transitions' | 'boughtTogether' | 'prototypes' | 'popularity'> & {
   items: Uint8Array;
   modelTopology: Uint8Array;
   modelWeights: Uint8Array;
-  embeddings: QuantizedEmbeddings;
-  neighbors: NeighborTable;
-  transitions: NeighborTable;
-  boughtTogether: NeighborTable;
-  prototypes: NeighborTable;
-  popularity: Float32Array;
-}
+};
 
 const MAGIC = 0x3153524c; // 'LRS1'
 const PREFIX = 8 + 32;
