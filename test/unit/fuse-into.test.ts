@@ -6,9 +6,12 @@ import { mulberry32 } from '../../src/train/random.ts';
 describe('fuseInto (the engine’s allocation-free fusion)', () => {
   it('equals fuse() bit for bit, and gives the ranges minMaxNormalize uses', () => {
     const random = mulberry32(3);
-    for (let trial = 0; trial < 20; trial++) {
+    for (let trial = 0; trial < 60; trial++) {
       const n = 1 + Math.floor(random() * 500);
-      const vector = () => Float32Array.from({ length: n }, () => (random() - 0.3) * 10 ** Math.floor(random() * 6 - 3));
+      const dense = () => Float32Array.from({ length: n }, () => (random() - 0.3) * 10 ** Math.floor(random() * 6 - 3));
+      // As the neighbour scorers give: zero but for a few rows (the sparse path), sometimes with a negative value.
+      const sparse = () => Float32Array.from({ length: n }, () => (random() < 0.05 ? random() * 10 - (random() < 0.05 ? 5 : 0) : 0));
+      const vector = () => (random() < 0.5 ? sparse() : dense());
       const scores: ScorerScores = {};
       for (const m of SCORERS) if (random() < 0.8) scores[m] = random() < 0.15 ? new Float32Array(n).fill(random()) : vector();
       const weights = Object.fromEntries(SCORERS.map((m) => [m, random() < 0.2 ? 0 : random()])) as FusionWeights;
