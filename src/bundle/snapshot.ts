@@ -37,7 +37,7 @@ interface Header {
  * Larger bundles keep no snapshot: it would double their space in the cache (decoded tables are larger than their
  * files) and its writing would cost more memory than the second visit saves.
  */
-export const SNAPSHOT_MAX_BYTES = 64 * 2 ** 20;
+const SNAPSHOT_MAX_BYTES = 64 * 2 ** 20;
 
 /** The snapshot's bytes, or undefined when it would exceed SNAPSHOT_MAX_BYTES. */
 export async function encodeSnapshot(bundleVersion: string, parts: SnapshotParts): Promise<Uint8Array | undefined> {
