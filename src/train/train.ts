@@ -135,11 +135,15 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
   // How fast old events fade matters more than any model choice on basket data (the next item is usually bought
   // with the latest ones): pick the table and the recency decay together, on validation, with item-kNN alone.
   const validationMetrics: Record<string, Metrics> = {};
+  // One neighbour table scored alone on the tuning users, the history faded by `decay` per step back.
+  const tableMetrics = (table: NeighborTable, decay: number): Metrics => {
+    const decayPolicy = { ...DEFAULT_HISTORY_POLICY, recencyDecay: decay };
+    return evaluateScorer(n, tuningCases, (histories) => histories.map((h) => itemKnnScores(table, historyWeights(h, decayPolicy))));
+  };
   let choice = { name: tables[0]!.name, table: tables[0]!.table, decay: DEFAULT_HISTORY_POLICY.recencyDecay, ndcg10: -1 };
   for (const { name, table } of tables) {
     for (const decay of RECENCY_DECAYS) {
-      const decayPolicy = { ...DEFAULT_HISTORY_POLICY, recencyDecay: decay };
-      const metrics = evaluateScorer(n, tuningCases, (histories) => histories.map((h) => itemKnnScores(table, historyWeights(h, decayPolicy))));
+      const metrics = tableMetrics(table, decay);
       validationMetrics[`itemKnn (${name}, recency decay ${decay})`] = metrics;
       if (metrics.ndcg10 > choice.ndcg10) choice = { name, table, decay, ndcg10: metrics.ndcg10 };
     }
@@ -151,8 +155,7 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
   const transitions = roundTrip(fitTransitions(splits.map((s) => s.train.map((e) => e.item)), n, DEFAULT_TRANSITIONS));
   let transitionChoice = { decay: TRANSITION_DECAYS[0]!, ndcg10: -1 };
   for (const decay of TRANSITION_DECAYS) {
-    const decayPolicy = { ...policy, recencyDecay: decay };
-    const metrics = evaluateScorer(n, tuningCases, (histories) => histories.map((h) => itemKnnScores(transitions, historyWeights(h, decayPolicy))));
+    const metrics = tableMetrics(transitions, decay);
     validationMetrics[`sequential (recency decay ${decay})`] = metrics;
     if (metrics.ndcg10 > transitionChoice.ndcg10) transitionChoice = { decay, ndcg10: metrics.ndcg10 };
   }
