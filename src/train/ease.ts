@@ -48,16 +48,17 @@ export function invertSpd(a: tf.Tensor2D): tf.Tensor2D {
   const h = n >> 1;
   const [top, bottom] = tf.split(a, [h, n - h], 0) as [tf.Tensor2D, tf.Tensor2D];
   const [a11, a12] = tf.split(top, [h, n - h], 1) as [tf.Tensor2D, tf.Tensor2D];
-  const a22 = tf.slice(bottom, [0, h], [n - h, n - h]);
+  const [a21, a22] = tf.split(bottom, [h, n - h], 1) as [tf.Tensor2D, tf.Tensor2D]; // A21 = A12ᵀ
   tf.dispose([a, top, bottom]);
   const inv11 = invertSpd(a11);
   const x = tf.matMul(inv11, a12); // A11⁻¹ A12
-  const schur = tf.sub(a22, tf.matMul(a12, x, true, false)) as tf.Tensor2D;
-  tf.dispose(a22);
+  // No transposed operands: tfjs-wasm multiplies them several times slower than plain ones.
+  const schur = tf.sub(a22, tf.matMul(a21, x)) as tf.Tensor2D;
+  tf.dispose([a21, a22]);
   const s = invertSpd(schur);
   const result = tf.tidy(() => {
     const xs = tf.matMul(x, s); // A11⁻¹ A12 S⁻¹
-    const topLeft = tf.add(inv11, tf.matMul(xs, x, false, true));
+    const topLeft = tf.add(inv11, tf.matMul(xs, tf.transpose(x)));
     const topRight = tf.neg(xs);
     return tf.concat([tf.concat([topLeft, topRight], 1), tf.concat([tf.transpose(topRight), s], 1)], 0) as tf.Tensor2D;
   });
