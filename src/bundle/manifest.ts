@@ -3,7 +3,7 @@ import { RecommenderError } from '../errors.ts';
 import { EVENT_TYPES, type EventType } from '../model/events.ts';
 import { SCORERS, type ScorerName } from '../model/fusion.ts';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const FILE_PARTS = ['items', 'embeddings', 'neighbors', 'transitions', 'boughtTogether', 'prototypes', 'popularity', 'modelTopology', 'modelWeights'] as const;
 export type FilePart = (typeof FILE_PARTS)[number];
@@ -40,7 +40,8 @@ export interface Manifest {
   boughtTogether: { k: number; similarity: string };
   /** Anonymous user prototypes: each the aggregate of `sizes[p]` ≥ kMin users; scored against the `nearest` ones. */
   prototypes: { count: number; topItems: number; kMin: number; sizes: number[]; nearest: number };
-  model: { hidden: number; format: 'tfjs-layers' };
+  /** The user tower; its input pools the history weighted with its own `recencyDecay`. */
+  model: { hidden: number; format: 'tfjs-layers'; recencyDecay: number };
   history: { eventWeights: Record<EventType, number>; recencyDecay: number; historyLength: number };
   fusion: { weights: Record<ScorerName, number> };
   evaluation: { protocol: string; users: number; scorers: Record<string, ScorerMetrics> };
@@ -66,8 +67,8 @@ export function validateManifest(value: unknown): Manifest {
   count(object(m.neighbors, 'neighbors').k, 'neighbors.k', 1);
   const transitions = object(m.transitions, 'transitions');
   count(transitions.k, 'transitions.k', 1);
-  const decay = finite(transitions.recencyDecay, 'transitions.recencyDecay');
-  if (decay <= 0 || decay > 1) fail('transitions.recencyDecay', 'a number in (0, 1]');
+  decay(transitions.recencyDecay, 'transitions.recencyDecay');
+  decay(object(m.model, 'model').recencyDecay, 'model.recencyDecay');
   count(object(m.boughtTogether, 'boughtTogether').k, 'boughtTogether.k', 1);
   const prototypes = object(m.prototypes, 'prototypes');
   const prototypeCount = count(prototypes.count, 'prototypes.count', 0);
@@ -107,6 +108,10 @@ function string(v: unknown, path: string): string {
 function finite(v: unknown, path: string): number {
   if (typeof v !== 'number' || !Number.isFinite(v)) fail(path, 'a finite number');
   return v as number;
+}
+function decay(v: unknown, path: string): void {
+  const value = finite(v, path);
+  if (value <= 0 || value > 1) fail(path, 'a number in (0, 1]');
 }
 function count(v: unknown, path: string, min: number): number {
   if (!Number.isInteger(v) || (v as number) < min) fail(path, `an integer ≥ ${min}`);

@@ -147,7 +147,7 @@ export class Engine {
       }
       const scores: ScorerScores = { popularity };
       if (basis === 'history') {
-        const user = await this.bundle.tower.predict(this.pool(weighted));
+        const user = await this.bundle.tower.predict(this.pool(historyWeights(events, { ...manifest.history, recencyDecay: manifest.model.recencyDecay })));
         scores.deep = await kernel.score(user, scratch.deep);
         scores.itemKnn = itemKnnScores(neighbors, weighted, scratch.itemKnn);
         scores.sequential = itemKnnScores(transitions, recent, scratch.sequential);

@@ -32,6 +32,8 @@ export interface ScoringModel {
   nearestPrototypes: number;
   popularity: Float32Array;
   tower: tf.LayersModel;
+  /** The deep model's input pools the history weighted with this recency decay. */
+  deepDecay: number;
   policy: HistoryPolicy;
 }
 
@@ -42,7 +44,8 @@ export function scoreBatch(model: ScoringModel, histories: ReadonlyArray<readonl
   const { itemCount: n, dim } = model;
   const weighted = histories.map((h) => historyWeights(h, model.policy));
   const pooled = new Float32Array(histories.length * dim);
-  weighted.forEach((w, b) => pooled.set(poolHistory(model.embeddings, dim, w), b * dim));
+  const deepPolicy = { ...model.policy, recencyDecay: model.deepDecay };
+  histories.forEach((h, b) => pooled.set(poolHistory(model.embeddings, dim, historyWeights(h, deepPolicy)), b * dim));
   const scores = tf.tidy(() => {
     const users = model.tower.predict(tf.tensor2d(pooled, [histories.length, dim])) as tf.Tensor2D;
     return tf.matMul(users, tf.tensor2d(model.embeddings, [n, dim]), false, true);

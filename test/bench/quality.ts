@@ -75,7 +75,7 @@ async function benchmark(name: string, data: Dataset): Promise<{ rows: Row[]; fu
     { model: `item table shipped (${report.itemTable}, top-${model.neighbors.k})`, metrics: report.test.itemKnn!, trainSeconds: report.itemTable === 'ease' ? s.ease! : s.itemKnn! },
     { model: `next-item transitions (recency decay ${report.transitionDecay})`, metrics: report.test.sequential!, trainSeconds: s.sequential! },
     { model: 'user prototypes', metrics: report.test.userKnn!, trainSeconds: s.userKnn! },
-    { model: 'deep (user tower)', metrics: report.test.deep!, trainSeconds: s.deep! },
+    { model: `deep (user tower, ${report.deep.objective === 'next' ? 'next items' : 'basket completion'}, recency decay ${report.deep.recencyDecay})`, metrics: report.test.deep!, trainSeconds: s.deep! },
     { model: 'fusion (shipped)', metrics: report.test.fusion!, trainSeconds: totalSeconds },
   ];
   const best = Math.max(...rows.slice(0, -1).map((r) => r.metrics.ndcg10));

@@ -96,9 +96,9 @@ const FAULTS: Fault[] = [
   },
   {
     name: 'an unknown schema version',
-    apply: (s) => void ((s.manifest as unknown as { schemaVersion: number }).schemaVersion = 3),
+    apply: (s) => void ((s.manifest as unknown as { schemaVersion: number }).schemaVersion = 4),
     code: 'UNSUPPORTED_SCHEMA',
-    message: () => /this runtime reads schema 2, the bundle has 3/,
+    message: () => /this runtime reads schema 3, the bundle has 4/,
   },
   {
     name: 'a manifest that is not JSON (an HTML error page)',

@@ -183,8 +183,11 @@ describe('Engine', () => {
     const file = (part: keyof SyntheticBundle['manifest']['files']): Uint8Array => bundle.files.get(bundle.manifest.files[part].name)!;
     const embeddings = dequantizeEmbeddings(decodeEmbeddings(file('embeddings')));
     const dim = bundle.manifest.embeddings.dim;
-    const history = historyWeights([{ item: 10, type: 'cart' }, { item: 21, type: 'view' }], bundle.manifest.history);
-    const user = (bundle.tower.predict(tf.tensor2d(poolHistory(embeddings, dim, history), [1, dim])) as tf.Tensor).dataSync() as Float32Array;
+    const events = [{ item: 10, type: 'cart' as const }, { item: 21, type: 'view' as const }];
+    const history = historyWeights(events, bundle.manifest.history);
+    // The tower's input fades the history with the model's own decay.
+    const pooled = poolHistory(embeddings, dim, historyWeights(events, { ...bundle.manifest.history, recencyDecay: bundle.manifest.model.recencyDecay }));
+    const user = (bundle.tower.predict(tf.tensor2d(pooled, [1, dim])) as tf.Tensor).dataSync() as Float32Array;
     const expected = {
       deep: minMaxNormalize(dotScores(embeddings, dim, user)),
       itemKnn: minMaxNormalize(itemKnnScores(decodeNeighbors(file('neighbors')), history)),

@@ -6,6 +6,7 @@ import { embedColdItems } from '../../src/train/content.ts';
 import { userKnnScores, neighborsOf } from '../../src/model/scorers.ts';
 import { buildNeighborTable } from '../../src/bundle/codecs.ts';
 import { fitTransitions } from '../../src/train/transitions.ts';
+import { buildExamples, DEFAULT_DEEP, product } from '../../src/train/deep.ts';
 import { tuneFusion, type ScoringModel } from '../../src/eval/evaluate.ts';
 import { createUserTower } from '../../src/model/deep.ts';
 import { DEFAULT_HISTORY_POLICY } from '../../src/model/events.ts';
@@ -80,6 +81,29 @@ describe('user prototypes', () => {
   });
 });
 
+describe('deep model training', () => {
+  it("next-item examples: each first choice, from the history before it, with the following new items as targets", () => {
+    // Items 1 2 1 3 4 in order: first choices 2, 3 and 4 (1 has no history before it; its repeat is no first choice).
+    const events = [1, 2, 1, 3, 4].map((item, ts) => ({ item, ts, type: 'view' as const }));
+    const policy = { ...DEFAULT_HISTORY_POLICY, recencyDecay: 0.5 };
+    const examples = buildExamples([events], policy, 'next', { ...DEFAULT_DEEP, maxStepsPerUser: { basket: 40, next: 2 }, nextItems: 2 }, Math.random);
+    expect(examples.map((e) => ({ items: [...e.items], weights: [...e.weights], targets: e.targets }))).toEqual([
+      { items: [1, 2], weights: [1 + 0.25, 0.5], targets: [3, 4] }, // before item 3: 1, 2, 1 (weights 0.25 + 1, 0.5)
+      { items: [1, 2, 3], weights: [0.5 + 0.125, 0.25, 1], targets: [4] },
+    ]);
+  });
+
+  it('differentiates a·b through explicit transposes exactly as tf.matMul does', () => {
+    const a = tf.tensor2d([[1, 2, 3], [4, 5, -6]]);
+    const b = tf.tensor2d([[1, 0.5], [-2, 1], [0, 3]]);
+    const upstream = tf.tensor2d([[1, -2], [0.5, 3]]); // not uniform, so a transposed gradient would differ
+    const gradients = (f: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor) =>
+      tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(f(x, y), upstream)))([a, b]).map((g) => g.arraySync());
+    expect(product(a, b).arraySync()).toEqual(tf.matMul(a, b).arraySync());
+    expect(gradients(product)).toEqual(gradients((x, y) => tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D)));
+  });
+});
+
 describe('cold-start item embeddings', () => {
   it('place a new item near the known items whose title, category and price it shares', () => {
     const items = [
@@ -132,6 +156,7 @@ describe('fusion search', () => {
       nearestPrototypes: 1,
       popularity: new Float32Array(n),
       tower: createUserTower(2, 4),
+      deepDecay: 0.5,
       policy: DEFAULT_HISTORY_POLICY,
     };
     const cases = [{ user: 0, history: [{ item: 0, type: 'view' as const }], exclude: rowMask(n, [0]), target: 3 }];
