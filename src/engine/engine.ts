@@ -14,7 +14,7 @@ import { validateEvent, type HistoryEvent } from '../history/event.ts';
 import { openHistory, type HistoryStore } from '../history/store.ts';
 import { historyWeights, type IndexedEvent, type WeightedItems } from '../model/events.ts';
 import { SCORERS, type FusionWeights, type ScorerName, type ScorerScores } from '../model/fusion.ts';
-import { itemKnnScores, poolHistory, userKnnScores } from '../model/scorers.ts';
+import { itemKnnScores, poolHistory, TouchedRows, userKnnScores } from '../model/scorers.ts';
 import { recommendArguments, similarArguments } from './arguments.ts';
 import { fixedScores, fuseInto, normalizedAt, type FixedScores } from './fuse-into.ts';
 import { boughtTogetherArguments, recentlyViewedArguments, trendingArguments } from './list-arguments.ts';
@@ -149,15 +149,15 @@ export class Engine {
       if (basis === 'history') {
         const user = await this.bundle.tower.predict(this.pool(historyWeights(events, { ...manifest.history, recencyDecay: manifest.model.recencyDecay })));
         scores.deep = await kernel.score(user, scratch.deep);
-        scores.itemKnn = itemKnnScores(neighbors, weighted, scratch.itemKnn);
-        scores.sequential = itemKnnScores(transitions, recent, scratch.sequential);
-        scores.userKnn = userKnnScores(prototypes, weighted, count, manifest.prototypes.nearest, scratch.userKnn);
+        scores.itemKnn = itemKnnScores(neighbors, weighted, scratch.itemKnn, scratch.touched.itemKnn);
+        scores.sequential = itemKnnScores(transitions, recent, scratch.sequential, scratch.touched.sequential);
+        scores.userKnn = userKnnScores(prototypes, weighted, count, manifest.prototypes.nearest, scratch.userKnn, scratch.touched.userKnn);
       }
       const weights: FusionWeights = basis === 'history' ? { ...manifest.fusion.weights, ...override } : POPULARITY_ONLY;
       // fuse() into a reused buffer (src/engine/fuse-into.ts); each scorer's share α_m · norm(F_m(i)) is then needed
       // at the chosen rows only, from the ranges that pass found.
       const fused = scratch.fused;
-      const ranges = fuseInto(fused, scores, weights, [(this.popularity ??= fixedScores(popularity))]);
+      const ranges = fuseInto(fused, scores, weights, [(this.popularity ??= fixedScores(popularity))], scratch.touched);
       const contributions = (row: number): Record<ScorerName, number> =>
         Object.fromEntries(SCORERS.map((m) => [m, ranges[m] ? weights[m] * normalizedAt(scores[m]![row]!, ranges[m]) : 0])) as Record<ScorerName, number>;
       // Rules, diversity and a reason per result: src/engine/placements.ts.
@@ -264,7 +264,14 @@ export class Engine {
    * overlap at their awaits) gets its own.
    */
   private takeScratch(count: number): Scratch {
-    const scratch = this.scratch ?? { deep: new Float32Array(count), itemKnn: new Float32Array(count), sequential: new Float32Array(count), userKnn: new Float32Array(count), fused: new Float32Array(count) };
+    const scratch = this.scratch ?? {
+      deep: new Float32Array(count),
+      itemKnn: new Float32Array(count),
+      sequential: new Float32Array(count),
+      userKnn: new Float32Array(count),
+      fused: new Float32Array(count),
+      touched: { itemKnn: new TouchedRows(count), sequential: new TouchedRows(count), userKnn: new TouchedRows(count) },
+    };
     this.scratch = undefined;
     return scratch;
   }
@@ -326,6 +333,8 @@ interface Scratch {
   sequential: Float32Array;
   userKnn: Float32Array;
   fused: Float32Array;
+  /** The rows each sparse scorer wrote (the fusion visits only those). */
+  touched: Record<'itemKnn' | 'sequential' | 'userKnn', TouchedRows>;
 }
 
 function rowNorms(e: QuantizedEmbeddings): Float32Array {

@@ -8,6 +8,7 @@
  * million items that was 67 ms of a recommend() call (page faults for fresh memory dominate in these VMs).
  */
 import { SCORERS, type FusionWeights, type ScorerName, type ScorerScores } from '../model/fusion.ts';
+import type { TouchedRows } from '../model/scorers.ts';
 
 export type Ranges = Partial<Record<ScorerName, [min: number, max: number]>>;
 
@@ -31,10 +32,11 @@ export function fixedScores(scores: Float32Array): FixedScores {
  * fused ← Σ_m α_m · norm(F_m). Scorers of weight 0 are skipped (their contribution is 0 whatever their range);
  * `fixed` holds precomputed normalisations of vectors that never change (used when `scores[m]` is that very vector).
  * The neighbour scorers are sparse (a few hundred non-zero rows in a catalog of a million): when a vector's minimum is
- * 0, its zeros normalise to 0 and add exactly nothing, so only its non-zero rows, noted while finding the range, are
- * visited (100,000 items, Node, idle machine: recommend() p50 3.9 → 3.05 ms).
+ * 0, its zeros normalise to 0 and add exactly nothing, so only its non-zero rows are visited: those the scorer listed
+ * in `touched` (every other row is zero), or else those noted while scanning the vector for its range. At 100,000
+ * items in Node, recommend() p50: 3.9 → 3.05 ms with the scan, then about 2.3 → 1.6 ms with the lists instead.
  */
-export function fuseInto(fused: Float32Array, scores: ScorerScores, weights: FusionWeights, fixed: readonly FixedScores[] = []): Ranges {
+export function fuseInto(fused: Float32Array, scores: ScorerScores, weights: FusionWeights, fixed: readonly FixedScores[] = [], touched: Partial<Record<ScorerName, TouchedRows>> = {}): Ranges {
   fused.fill(0);
   const ranges: Ranges = {};
   const count = fused.length;
@@ -43,8 +45,9 @@ export function fuseInto(fused: Float32Array, scores: ScorerScores, weights: Fus
     const alpha = weights[scorer];
     if (!s || alpha === 0) continue;
     const known = fixed.find((f) => f.scores === s);
-    if (!known && support.length < count) support = new Int32Array(count);
-    const { range: r, nonZero } = known ? { range: known.range, nonZero: -1 } : rangeAndNonZero(s, support);
+    const listed = touched[scorer];
+    if (!known && !listed && support.length < count) support = new Int32Array(count);
+    const { range: r, nonZero } = known ? { range: known.range, nonZero: -1 } : listed ? rangeOfListed(s, listed.rows) : rangeAndNonZero(s, support);
     ranges[scorer] = r;
     const [min, max] = r;
     const width = max - min;
@@ -53,8 +56,9 @@ export function fuseInto(fused: Float32Array, scores: ScorerScores, weights: Fus
       const norm = known.normalized;
       for (let i = 0; i < count; i++) fused[i]! += alpha * norm[i]!;
     } else if (min === 0 && nonZero >= 0) {
+      const rows = listed ? listed.rows : support;
       for (let j = 0; j < nonZero; j++) {
-        const i = support[j]!;
+        const i = rows[j]!;
         fused[i]! += alpha * Math.fround(s[i]! / width);
       }
     } else {
@@ -86,6 +90,19 @@ function range(scores: Float32Array): [number, number] {
 let support: Int32Array = new Int32Array(0);
 /** A vector denser than this is summed whole: visiting its rows through `support` would not be cheaper. */
 const SPARSE_SHARE = 1 / 8;
+
+/** The [min, max] of a vector that is zero outside `rows` (rows listed once each), and how many rows that is. */
+function rangeOfListed(scores: Float32Array, rows: readonly number[]): { range: [number, number]; nonZero: number } {
+  const zeros = rows.length < scores.length;
+  let min = zeros ? 0 : Infinity;
+  let max = zeros ? 0 : -Infinity;
+  for (const i of rows) {
+    const s = scores[i]!;
+    if (s < min) min = s;
+    if (s > max) max = s;
+  }
+  return { range: [min, max], nonZero: rows.length };
+}
 
 /**
  * The vector's [min, max], and how many non-zero rows it listed in `rows`, or −1 once it has more than SPARSE_SHARE

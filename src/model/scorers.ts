@@ -2,9 +2,34 @@
 import { emptySlot, type NeighborTable } from '../bundle/codecs.ts';
 import type { WeightedItems } from './events.ts';
 
+/**
+ * The rows a sparse scorer wrote, each listed once: a few hundred of a large catalog, so that the runtime's fusion
+ * visits only them (src/engine/fuse-into.ts). Every other row of the scores is zero.
+ */
+export class TouchedRows {
+  readonly rows: number[] = [];
+  private readonly listed: Uint8Array;
+
+  constructor(size: number) {
+    this.listed = new Uint8Array(size);
+  }
+
+  reset(): void {
+    for (const row of this.rows) this.listed[row] = 0;
+    this.rows.length = 0;
+  }
+
+  add(row: number): void {
+    if (this.listed[row]) return;
+    this.listed[row] = 1;
+    this.rows.push(row);
+  }
+}
+
 /** Item-based CF: F_I(i) = Σ_{j∈H} w(j) · s(j, i) over the neighbour table. */
-export function itemKnnScores(table: NeighborTable, history: WeightedItems, out: Float32Array = new Float32Array(table.count)): Float32Array {
+export function itemKnnScores(table: NeighborTable, history: WeightedItems, out: Float32Array = new Float32Array(table.count), touched?: TouchedRows): Float32Array {
   out.fill(0);
+  touched?.reset();
   const sentinel = emptySlot(table.ids);
   const { k } = table;
   for (let h = 0; h < history.items.length; h++) {
@@ -14,6 +39,7 @@ export function itemKnnScores(table: NeighborTable, history: WeightedItems, out:
       const i = table.ids[slot]!;
       if (i === sentinel) break;
       out[i]! += w * table.weights[slot]!;
+      touched?.add(i);
     }
   }
   return out;
@@ -23,10 +49,11 @@ export function itemKnnScores(table: NeighborTable, history: WeightedItems, out:
  * User-based CF against anonymous prototypes: sim(u, p) is the cosine between the history's item weights and the
  * prototype's item shares; F_U(i) = Σ over the `nearest` most similar prototypes of sim(u, p) · share_p(i).
  */
-export function userKnnScores(prototypes: NeighborTable, history: WeightedItems, itemCount: number, nearest: number, out: Float32Array = new Float32Array(itemCount)): Float32Array {
+export function userKnnScores(prototypes: NeighborTable, history: WeightedItems, itemCount: number, nearest: number, out: Float32Array = new Float32Array(itemCount), touched?: TouchedRows): Float32Array {
   // `out` holds the history's weights by item while the similarities are computed (a Map lookup per prototype slot
   // cost a tenth of a recommend() call at 100,000 items), then it is cleared for the scores.
   out.fill(0);
+  touched?.reset();
   const sentinel = emptySlot(prototypes.ids);
   const { k } = prototypes;
   let historyNorm = 0;
@@ -49,7 +76,10 @@ export function userKnnScores(prototypes: NeighborTable, history: WeightedItems,
   sims.sort((a, b) => b[1] - a[1] || a[0] - b[0]);
   for (const [p, sim] of sims.slice(0, nearest)) {
     const scale = (sim * prototypes.scales[p]!) / 255;
-    for (let slot = p * k; slot < (p + 1) * k && prototypes.ids[slot] !== sentinel; slot++) out[prototypes.ids[slot]!]! += scale * prototypes.weights[slot]!;
+    for (let slot = p * k; slot < (p + 1) * k && prototypes.ids[slot] !== sentinel; slot++) {
+      out[prototypes.ids[slot]!]! += scale * prototypes.weights[slot]!;
+      touched?.add(prototypes.ids[slot]!);
+    }
   }
   return out;
 }
