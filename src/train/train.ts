@@ -60,8 +60,11 @@ export interface Report {
   itemTable: 'co-occurrence' | 'ease';
   /** The transitions' recency decay, chosen on validation. */
   transitionDecay: number;
-  /** The deep model's objective, chosen on validation, and the recency decay its input is pooled with. */
-  deep: { objective: DeepObjective; recencyDecay: number };
+  /**
+   * The deep model's objective and the recency decay its input is pooled with; chosen by the tuned fusion's NDCG@10
+   * on the tuning users with each objective's model.
+   */
+  deep: { objective: DeepObjective; recencyDecay: number; fusedValidationNdcg10: Partial<Record<DeepObjective, number>> };
   fusionWeights: FusionWeights;
   validation: Record<string, Metrics>;
   test: Record<string, Metrics>;
@@ -191,6 +194,7 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
   const deepOptions = { ...DEFAULT_DEEP, ...options.deep };
   const known = rowMask(n, trainItems.flat());
   let deep: DeepChoice | undefined;
+  const fusedValidationNdcg10: Partial<Record<DeepObjective, number>> = {};
   for (const [objective, decay] of [['basket', policy.recencyDecay], ['next', NEXT_ITEM_DECAY]] as const) {
     log(`training the deep model for ${OBJECTIVES[objective]}, recency decay ${decay} (${deepOptions.epochs} epochs on ${tf.getBackend()})`);
     const fitted = await fitDeep(splits.map((s) => s.train), n, { ...policy, recencyDecay: decay }, objective, deepOptions, (epoch, loss) => log(`  epoch ${epoch}/${deepOptions.epochs}: loss ${loss.toFixed(4)}`));
@@ -215,6 +219,7 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
     const tuned = tuneFusion(model, tuningCases, 0.1);
     lap('tune');
     log(`  fusion weights ${JSON.stringify(tuned.weights)}: validation NDCG@10 ${tuned.ndcg10.toFixed(4)} (${tuned.searched} weight vectors ranked)`);
+    fusedValidationNdcg10[objective] = tuned.ndcg10;
     const candidate = { objective, model, quantized, floatEmbeddings: fitted.embeddings, weights: tuned.weights, ndcg10: tuned.ndcg10 };
     if (!deep || candidate.ndcg10 > deep.ndcg10) {
       deep?.model.tower.dispose();
@@ -237,7 +242,7 @@ export async function fitAndEvaluate(data: Dataset, options: FitOptions = {}): P
     protocol: PROTOCOL,
     itemTable: choice.name,
     transitionDecay: transitionChoice.decay,
-    deep: { objective: deep!.objective, recencyDecay: model.deepDecay },
+    deep: { objective: deep!.objective, recencyDecay: model.deepDecay, fusedValidationNdcg10 },
     fusionWeights,
     validation: validationMetrics,
     test: { ...test.singles, fusion: test.fusions[0]!.metrics },

@@ -70,6 +70,10 @@ describe('trainer ↔ runtime parity on a generated block-structured shop', asyn
     }
     expect(fitted.report.test.fusion!.hr10).toBeGreaterThan(0.6); // 1 of ≤ 10 unseen items of the block
     expect(fitted.report.test.popularity!.hr10).toBeLessThan(fitted.report.test.fusion!.hr10);
+    // Both deep objectives were tried; the one whose tuned fusion ranked better on validation ships.
+    const { objective, fusedValidationNdcg10: tried } = fitted.report.deep;
+    expect(Object.keys(tried).sort()).toEqual(['basket', 'next']);
+    expect(tried[objective]).toBe(Math.max(...Object.values(tried)));
   });
 
   it('returns the same top-10 as the trainer for the same history and bundle', async () => {
