@@ -10,6 +10,8 @@ export interface FirstResult {
   ok: boolean;
   /** When this page's script began to run, ms since navigation start. */
   scriptStartMs: number;
+  /** How long createRecommender() ran before returning its promise (its share of the page script's task), ms. */
+  createSyncMs: number;
   /** performance.timeOrigin of the page (epoch ms), to place the worker's timings on the page's clock. */
   timeOrigin: number;
   error?: { code?: string; message: string };
@@ -31,8 +33,32 @@ export interface References {
   naive: { backend: string; firstMs: number; times: number[] } | { error: string };
 }
 
+/** A long animation frame (Chromium 123+; not yet in TypeScript's DOM types): the parts read here. */
+interface LongAnimationFrame extends PerformanceEntry {
+  blockingDuration: number;
+  scripts: Array<{ invokerType: string; sourceURL: string; startTime: number; executionStart: number; duration: number }>;
+}
+
+export interface LongFrame {
+  startTime: number;
+  duration: number;
+  blockingDuration: number;
+  /** What ran in the frame: invoker, script file, duration. */
+  scripts: string[];
+}
+
+export interface LongTask {
+  startTime: number;
+  duration: number;
+  /** The scripts of the long animation frames it overlaps (none: the browser's own work, or no frame recorded). */
+  scripts?: string[];
+}
+
 interface Bench {
-  longTasks: Array<{ startTime: number; duration: number }>;
+  longTasks: LongTask[];
+  longFrames: LongFrame[];
+  /** The long tasks so far, each with the scripts that ran in the frames it overlaps. */
+  attributedLongTasks(): LongTask[];
   first: FirstResult | undefined;
   recommender: Recommender | undefined;
   track(ids: string[]): Promise<void>;
@@ -55,6 +81,13 @@ const TYPES: EventType[] = ['view', 'click', 'view', 'cart', 'click', 'purchase'
 
 const bench: Bench = {
   longTasks: [],
+  longFrames: [],
+  attributedLongTasks() {
+    return bench.longTasks.map((t) => ({
+      ...t,
+      scripts: bench.longFrames.filter((f) => f.startTime < t.startTime + t.duration && t.startTime < f.startTime + f.duration).flatMap((f) => f.scripts),
+    }));
+  },
   first: undefined,
   recommender: undefined,
   async track(ids) {
@@ -105,22 +138,32 @@ window.bench = bench;
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) bench.longTasks.push({ startTime: entry.startTime, duration: entry.duration });
 }).observe({ type: 'longtask', buffered: true });
+// Where a long task's time went: the Long Animation Frames API names the scripts that ran in each long frame.
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries() as LongAnimationFrame[]) {
+    const scripts = entry.scripts.map((s) => `${s.invokerType} ${s.sourceURL.split('/').pop() || '?'}: ${Math.round(s.duration)} ms, ${Math.round(s.executionStart - s.startTime)} of them before it ran`);
+    bench.longFrames.push({ startTime: entry.startTime, duration: entry.duration, blockingDuration: entry.blockingDuration, scripts });
+  }
+}).observe({ type: 'long-animation-frame', buffered: true });
 
 const params = new URLSearchParams(location.search);
 const bundleUrl = params.get('bundle');
 if (bundleUrl) {
   const backend = (params.get('backend') ?? 'auto') as Backend | 'auto';
-  createRecommender({ bundleUrl, backend, initTimeoutMs: 600_000, timeoutMs: 600_000 })
+  const createStarted = performance.now();
+  const creating = createRecommender({ bundleUrl, backend, initTimeoutMs: 600_000, timeoutMs: 600_000 });
+  const createSyncMs = performance.now() - createStarted;
+  creating
     .then(async (recommender) => {
       bench.recommender = recommender;
       const createdMs = performance.now();
       const first = await recommender.recommend({ k: 10 });
       const firstRecommendationMs = performance.now();
-      bench.first = { ok: true, scriptStartMs, timeOrigin: performance.timeOrigin, createdMs, firstRecommendationMs, basis: first.basis, backend: first.backend, stats: await recommender.stats() };
+      bench.first = { ok: true, scriptStartMs, createSyncMs, timeOrigin: performance.timeOrigin, createdMs, firstRecommendationMs, basis: first.basis, backend: first.backend, stats: await recommender.stats() };
       console.log(DONE); // the driver waits for this message rather than polling the page: no harness code on the main thread until then
     })
     .catch((error: { code?: string; message?: string }) => {
-      bench.first = { ok: false, scriptStartMs, timeOrigin: performance.timeOrigin, error: { code: error.code, message: String(error.message ?? error) } };
+      bench.first = { ok: false, scriptStartMs, createSyncMs, timeOrigin: performance.timeOrigin, error: { code: error.code, message: String(error.message ?? error) } };
       console.log(DONE);
     });
 }

@@ -28,7 +28,7 @@ import { parseArgs, promisify } from 'node:util';
 import { brotliCompress, gzip, constants } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import config from '../../playwright.config.ts';
-import type { FirstResult, References } from '../../src/bench/page.ts';
+import type { FirstResult, LongTask, References } from '../../src/bench/page.ts';
 /** The bench page's "first recommendation is in" console message (src/bench/page.ts). */
 const DONE = 'localrank-bench: first recommendation';
 import type { Manifest } from '../../src/bundle/manifest.ts';
@@ -82,6 +82,8 @@ interface Percentiles {
 interface Visit {
   /** ms since navigation start. */
   scriptStartMs: number;
+  /** createRecommender()'s synchronous part, within the page script's task. */
+  createSyncMs: number;
   createdMs: number;
   firstRecommendationMs: number;
   basis: string;
@@ -93,9 +95,9 @@ interface Visit {
    * Main-thread tasks over 50 ms from navigation to the first recommendation, except those that ended before the
    * page's script began (the browser's own page load: document, contexts, layout).
    */
-  longTasks: Array<{ startTime: number; duration: number }>;
+  longTasks: LongTask[];
   /** The browser's page-load tasks over 50 ms, before the page's script ran. */
-  pageLoadLongTasks: Array<{ startTime: number; duration: number }>;
+  pageLoadLongTasks: LongTask[];
   /** Bundle files requested from the server during this visit. */
   bundleRequests: string[];
 }
@@ -249,6 +251,7 @@ function visitOf(first: FirstResult, longTasks: Visit['longTasks'], requests: st
   const stats = first.stats!;
   return {
     scriptStartMs: first.scriptStartMs,
+    createSyncMs: first.createSyncMs,
     createdMs: first.createdMs!,
     firstRecommendationMs: first.firstRecommendationMs!,
     basis: first.basis!,
@@ -281,7 +284,7 @@ async function runBackend(browser: Browser, catalog: Catalog, backend: string): 
 
     const cold = await visit(context, url);
     if (!cold.first.ok) throw new Error(`first visit: ${cold.first.error?.message}`);
-    const coldTasks = await cold.page.evaluate(() => window.bench.longTasks.slice());
+    const coldTasks = await cold.page.evaluate(() => window.bench.attributedLongTasks());
     let stats = cold.first.stats!;
     if (backend === 'auto') stats = await cold.page.evaluate(() => window.bench.waitCalibrated(300_000));
     await cold.page.evaluate(([runs, k]) => window.bench.latency(runs, k), [WARM_UP_CALLS, K] as const);
@@ -294,7 +297,7 @@ async function runBackend(browser: Browser, catalog: Catalog, backend: string): 
 
     const warm = await visit(context, url);
     if (!warm.first.ok) throw new Error(`second visit: ${warm.first.error?.message}`);
-    const warmTasks = await warm.page.evaluate(() => window.bench.longTasks.slice());
+    const warmTasks = await warm.page.evaluate(() => window.bench.attributedLongTasks());
     await warm.page.close();
     return {
       requested: backend,
@@ -592,6 +595,16 @@ function printTables(report: { catalogs: object[] }): void {
   const secondVisits = catalogs.flatMap((c) => c.backends.filter((b) => b.status === 'ok').map((b) => b.warm!.bundleRequests.filter((r) => r !== 'manifest.json').length));
   rows.push(['second visit downloads only manifest.json', `${secondVisits.filter((n) => n === 0).length} of ${secondVisits.length} visits`, 'all', secondVisits.every((n) => n === 0) ? 'met' : 'missed']);
   log(table(['target', 'measured', 'target', ''], rows));
+  for (const c of catalogs) {
+    for (const b of c.backends) {
+      for (const [visit, tasks] of [['first visit', b.cold?.longTasks], ['second visit', b.warm?.longTasks]] as const) {
+        const v = visit === 'first visit' ? b.cold : b.warm;
+        for (const t of tasks ?? []) {
+          log(`  long task, ${c.name}, ${b.requested}, ${visit}: ${f(t.duration, 0)} ms at ${f(t.startTime, 0)} ms (page script ran at ${f(v!.scriptStartMs, 0)} ms, createRecommender() ${f(v!.createSyncMs, 1)} ms of it); scripts in its frames: ${t.scripts?.length ? t.scripts.join('; ') : 'none'}`);
+        }
+      }
+    }
+  }
 }
 
 await main();
