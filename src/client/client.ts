@@ -50,14 +50,15 @@ export interface Recommender {
 }
 
 export async function createRecommender(options: RecommenderOptions): Promise<Recommender> {
-  // Everything from here on runs in a task of its own, not in the host page's script task, which often is its
-  // longest: starting the worker took 5 to 26 ms of a 66 ms page-load task in the speed benchmark.
-  await nextTask();
   const resolved = resolveOptions(options, globalThis.document?.baseURI ?? globalThis.location?.href);
   // Vite bundles the worker from this very expression; a restart calls it again.
   const spawn = (): Worker => new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'localrank' });
-  const recommender = new WorkerRecommender(spawn, resolved);
+  const recommender = new WorkerRecommender(spawn, resolved); // the worker boots while the page goes on
   try {
+    // The handshake runs in a task of its own, not in the host page's script task, often its longest: all of
+    // createRecommender() took 5 to 26 ms of a 66 ms page-load task in the speed benchmark. (Deferring the spawn as
+    // well delayed the worker's start by up to 100 ms, behind the page's own load work.)
+    await nextTask();
     await recommender.start();
   } catch (error) {
     recommender.dispose();
