@@ -53,30 +53,14 @@ export async function createRecommender(options: RecommenderOptions): Promise<Re
   const resolved = resolveOptions(options, globalThis.document?.baseURI ?? globalThis.location?.href);
   // Vite bundles the worker from this very expression; a restart calls it again.
   const spawn = (): Worker => new Worker(new URL('../worker/worker.ts', import.meta.url), { type: 'module', name: 'localrank' });
-  const recommender = new WorkerRecommender(spawn, resolved); // the worker boots while the page goes on
+  const recommender = new WorkerRecommender(spawn, resolved);
   try {
-    // The handshake runs in a task of its own, not in the host page's script task, often its longest: all of
-    // createRecommender() took 5 to 26 ms of a 66 ms page-load task in the speed benchmark. (Deferring the spawn as
-    // well delayed the worker's start by up to 100 ms, behind the page's own load work.)
-    await nextTask();
     await recommender.start();
   } catch (error) {
     recommender.dispose();
     throw error;
   }
   return recommender;
-}
-
-/** Resolves in a new task (a message to self: unlike setTimeout, never clamped or throttled). */
-function nextTask(): Promise<void> {
-  return new Promise((resolve) => {
-    const { port1, port2 } = new MessageChannel();
-    port1.onmessage = () => {
-      port1.close();
-      resolve();
-    };
-    port2.postMessage(null);
-  });
 }
 
 /** Restarts in a row (without a successful call between them) before the recommender gives up. */
