@@ -35,15 +35,13 @@ export interface References {
 
 /** A long animation frame (Chromium 123+; not yet in TypeScript's DOM types): the parts read here. */
 interface LongAnimationFrame extends PerformanceEntry {
-  blockingDuration: number;
   scripts: Array<{ invokerType: string; sourceURL: string; startTime: number; executionStart: number; duration: number }>;
 }
 
-export interface LongFrame {
+interface LongFrame {
   startTime: number;
   duration: number;
-  blockingDuration: number;
-  /** What ran in the frame: invoker, script file, duration. */
+  /** What ran in the frame: invoker type, script file, duration. */
   scripts: string[];
 }
 
@@ -142,7 +140,7 @@ new PerformanceObserver((list) => {
 new PerformanceObserver((list) => {
   for (const entry of list.getEntries() as LongAnimationFrame[]) {
     const scripts = entry.scripts.map((s) => `${s.invokerType} ${s.sourceURL.split('/').pop() || '?'}: ${Math.round(s.duration)} ms, ${Math.round(s.executionStart - s.startTime)} of them before it ran`);
-    bench.longFrames.push({ startTime: entry.startTime, duration: entry.duration, blockingDuration: entry.blockingDuration, scripts });
+    bench.longFrames.push({ startTime: entry.startTime, duration: entry.duration, scripts });
   }
 }).observe({ type: 'long-animation-frame', buffered: true });
 

@@ -22,7 +22,7 @@ export interface DeepOptions {
   learningRate: number;
   /** Only the last steps of each user make training examples, bounding the cost of very long histories. */
   maxStepsPerUser: Record<DeepObjective, number>;
-  /** 'next': how many of the following new items each example predicts. */
+  /** 'next': how many new items each example predicts (the next one and those after it). */
   nextItems: number;
   seed: number;
 }
