@@ -9,7 +9,8 @@
  * by row (the header's ROW_MAJOR flag; files without it store one dimension after another, which brotli liked 1.8 B
  * per item better but which cost 27 ms to transpose at start-up, before the JIT has warmed up); neighbour rows store
  * their item ids in ascending order as variable-length gaps (each row's first id in a stream of its own), with the
- * weights in the same order. Measured on the demo shop (64 dimensions, 20 neighbours, brotli 11): neighbours 44.4 → 37 bytes per item.
+ * weights in the same order. Measured on the demo shop (64 dimensions, 20 neighbours, brotli 11): neighbours 44.4 → 37
+ * bytes per item.
  */
 import { RecommenderError } from '../errors.ts';
 
@@ -120,30 +121,15 @@ export function decodeEmbeddings(bytes: Uint8Array, file = 'embeddings'): Quanti
   const scales = readPlanes(bytes, HEADER_BYTES, count);
   const base = HEADER_BYTES + 4 * count;
   if (flags & ROW_MAJOR) return { count, dim, scales, values: new Int8Array(bytes.buffer, bytes.byteOffset + base, count * dim) };
+  // An older file, one dimension after another: transposed in blocks of rows, so that the writes stay in cache.
   const values = new Int8Array(count * dim);
-  // Transposed in blocks of rows (the writes stay in cache), four dimensions per step written as one 32-bit word
-  // when the row width allows: start-up runs this before the JIT has warmed up, so fewer iterations matter.
+  const planes = new Int8Array(bytes.buffer, bytes.byteOffset + base, count * dim);
   const BLOCK = 256;
-  if (dim % 4 === 0) {
-    const words = new Uint32Array(values.buffer);
-    const perRow = dim / 4;
-    for (let start = 0; start < count; start += BLOCK) {
-      const end = Math.min(count, start + BLOCK);
-      for (let c = 0; c < dim; c += 4) {
-        const p0 = base + c * count;
-        const [p1, p2, p3] = [p0 + count, p0 + 2 * count, p0 + 3 * count];
-        const word = c / 4;
-        for (let r = start; r < end; r++) words[r * perRow + word] = (bytes[p0 + r]! | (bytes[p1 + r]! << 8) | (bytes[p2 + r]! << 16) | (bytes[p3 + r]! << 24)) >>> 0;
-      }
-    }
-  } else {
-    const planes = new Int8Array(bytes.buffer, bytes.byteOffset + base, count * dim);
-    for (let start = 0; start < count; start += BLOCK) {
-      const end = Math.min(count, start + BLOCK);
-      for (let c = 0; c < dim; c++) {
-        const plane = c * count;
-        for (let r = start; r < end; r++) values[r * dim + c] = planes[plane + r]!;
-      }
+  for (let start = 0; start < count; start += BLOCK) {
+    const end = Math.min(count, start + BLOCK);
+    for (let c = 0; c < dim; c++) {
+      const plane = c * count;
+      for (let r = start; r < end; r++) values[r * dim + c] = planes[plane + r]!;
     }
   }
   return { count, dim, scales, values };

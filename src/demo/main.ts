@@ -3,6 +3,7 @@
  * customers to replay, sliders that steer the fusion live, the offline evaluation and live latency as charts, and a
  * privacy panel (the page's requests, the local history, "forget me"). All text from the bundle is set as textContent.
  */
+import { SCORERS } from '../model/fusion.ts';
 import { RecommenderError, type Backend, type HistoryEvent, type ItemMeta, type Recommender, type Recommendation, type ScorerName } from '../index.ts';
 import { sharedRecommender } from '../widget/registry.ts';
 import type { LocalrankShelf, ShelfItemDetail } from '../widget/shelf.ts';
@@ -18,7 +19,6 @@ declare global {
 const BUNDLE_URL = new URL('bundles/online-retail/manifest.json', document.baseURI).href;
 const PERSONAS_URL = new URL('demo/personas.json', document.baseURI).href;
 const PAGE_SIZE = 48;
-const SCORERS: ScorerName[] = ['itemKnn', 'sequential', 'userKnn', 'deep', 'popularity'];
 const SCORER_LABELS: Record<ScorerName, string> = { itemKnn: 'Item-kNN (bought with your items)', sequential: 'Next-item transitions (what comes next)', userKnn: 'User prototypes (shoppers like you)', deep: 'Deep model (your taste)', popularity: 'Popularity (trending)' };
 
 interface Persona {
@@ -306,7 +306,7 @@ function renderEvidence(): void {
   $('#fact-size').textContent = `${bytes(total)} in ${Object.keys(manifest.files).length + 1} files`;
   const scorers = manifest.evaluation?.scorers;
   if (scorers) {
-    const names = ['itemKnn', 'sequential', 'userKnn', 'deep', 'popularity', 'fusion'].filter((n) => scorers[n]);
+    const names = [...SCORERS, 'fusion'].filter((n) => scorers[n]);
     qualityChart($<HTMLCanvasElement>('#quality-chart'), names, names.map((n) => scorers[n]!.hr10), names.map((n) => scorers[n]!.ndcg10));
     const best = names.reduce((x, y) => (scorers[y]!.ndcg10 > scorers[x]!.ndcg10 ? y : x));
     $('#quality-summary').textContent =

@@ -105,7 +105,7 @@ const TRANSITION_DECAYS = [0.5, 0.7, 0.85];
  * 0.2429 at 0.15, 0.2457 at 0.3, 0.2444 at 0.5); a deep model per candidate would double the training time again.
  */
 const NEXT_ITEM_DECAY = 0.3;
-const OBJECTIVES: Record<DeepObjective, string> = { basket: 'basket completion', next: 'the next items' };
+export const OBJECTIVES: Record<DeepObjective, string> = { basket: 'basket completion', next: 'the next items' };
 
 interface DeepChoice {
   objective: DeepObjective;

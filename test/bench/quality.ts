@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { readDataset, type Dataset } from '../../src/train/ingest.ts';
-import { fitAndEvaluate } from '../../src/train/train.ts';
+import { fitAndEvaluate, OBJECTIVES } from '../../src/train/train.ts';
 import { fitItemKnn, DEFAULT_ITEM_KNN } from '../../src/train/item-knn.ts';
 import { fitEase } from '../../src/train/ease.ts';
 import { denseItemItemScorer, fitBpr } from '../../src/eval/baselines.ts';
@@ -75,7 +75,7 @@ async function benchmark(name: string, data: Dataset): Promise<{ rows: Row[]; fu
     { model: `item table shipped (${report.itemTable}, top-${model.neighbors.k})`, metrics: report.test.itemKnn!, trainSeconds: report.itemTable === 'ease' ? s.ease! : s.itemKnn! },
     { model: `next-item transitions (recency decay ${report.transitionDecay})`, metrics: report.test.sequential!, trainSeconds: s.sequential! },
     { model: 'user prototypes', metrics: report.test.userKnn!, trainSeconds: s.userKnn! },
-    { model: `deep (user tower, ${report.deep.objective === 'next' ? 'next items' : 'basket completion'}, recency decay ${report.deep.recencyDecay})`, metrics: report.test.deep!, trainSeconds: s.deep! },
+    { model: `deep (user tower, ${OBJECTIVES[report.deep.objective]}, recency decay ${report.deep.recencyDecay})`, metrics: report.test.deep!, trainSeconds: s.deep! },
     { model: 'fusion (shipped)', metrics: report.test.fusion!, trainSeconds: totalSeconds },
   ];
   const best = Math.max(...rows.slice(0, -1).map((r) => r.metrics.ndcg10));
