@@ -5,7 +5,7 @@
  */
 import type { QuantizedEmbeddings } from '../bundle/codecs.ts';
 import { Unavailable, type ScoreKernel } from './kernel.ts';
-import { instantiateScoreModule, ROWS_PER_STEP, type ScoreModule } from './wasm-module.ts';
+import { compileScoreModule, instantiateScoreModule, ROWS_PER_STEP, type ScoreModule } from './wasm-module.ts';
 
 export class WasmKernel implements ScoreKernel {
   readonly backend = 'wasm';
@@ -22,8 +22,13 @@ export class WasmKernel implements ScoreKernel {
     return this.module.memory.buffer.byteLength;
   }
 
+  /** Compiles the module for `dim` ahead of create(), in the background; a failure shows in create(). */
+  static prepare(dim: number): void {
+    compileScoreModule(widthOf(dim)).catch(() => undefined);
+  }
+
   static async create(e: QuantizedEmbeddings): Promise<WasmKernel> {
-    const width = Math.ceil(e.dim / 16) * 16;
+    const width = widthOf(e.dim);
     // Rows padded with zeros to a multiple of the module's step; their scores are never read.
     const rows = Math.ceil(e.count / ROWS_PER_STEP) * ROWS_PER_STEP;
     const q = 0;
@@ -70,3 +75,6 @@ export class WasmKernel implements ScoreKernel {
 }
 
 const align = (n: number): number => Math.ceil(n / 16) * 16;
+
+/** Rows are padded to whole SIMD vectors of the module. */
+const widthOf = (dim: number): number => Math.ceil(dim / 16) * 16;

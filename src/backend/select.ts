@@ -61,11 +61,15 @@ export interface CalibrationState {
   startMs: number;
 }
 
-/** A calibration saved in the bundle cache under `key`, valid for one bundle version on one device. */
-export function calibrationStore(cache: BundleCache, key: string, bundleVersion: string, device: string): CalibrationStore {
+/**
+ * A calibration saved in the bundle cache under `key`, valid for one bundle version on one device. `saved`: the
+ * stored bytes, when their read started earlier (with the bundle's, so that the two cache reads overlap).
+ */
+export function calibrationStore(cache: BundleCache, key: string, bundleVersion: string, device: string, saved?: Promise<Uint8Array | undefined>): CalibrationStore {
   return {
     async read() {
-      const bytes = await cache.get(key);
+      const bytes = await (saved ?? cache.get(key));
+      saved = undefined; // read once: a later read sees later writes
       if (!bytes) return undefined;
       try {
         const record = JSON.parse(new TextDecoder().decode(bytes)) as CalibrationRecord;
@@ -94,9 +98,12 @@ export interface ScoringInput {
   probe: Float32Array;
 }
 
+/** The probe is computed only if a backend is measured or checked (a saved wasm or cpu winner needs neither). */
+export type LazyScoringInput = Omit<ScoringInput, 'probe'> & { probe(): Promise<Float32Array> };
+
 export class Calibration {
   private constructor(
-    private readonly input: ScoringInput,
+    private readonly input: LazyScoringInput,
     private readonly store: CalibrationStore,
     readonly timings: BackendTiming[],
     private state: CalibrationState,
@@ -109,14 +116,14 @@ export class Calibration {
   }
 
   /** The backend to answer with now, and the calibration to finish later (see finish()). */
-  static async start(input: ScoringInput, requested: Backend | 'auto', store: CalibrationStore, bundleVersion: string, device: string): Promise<{ calibration: Calibration; kernel: ScoreKernel }> {
+  static async start(input: LazyScoringInput, requested: Backend | 'auto', store: CalibrationStore, bundleVersion: string, device: string): Promise<{ calibration: Calibration; kernel: ScoreKernel }> {
     const started = performance.now();
     const done = (timings: BackendTiming[], kernel: ScoreKernel, medianMs: number, source: CalibrationState['source'], complete: boolean) => ({
       calibration: new Calibration(input, store, timings, { source, complete, device, startMs: performance.now() - started }, { backend: kernel.backend, medianMs }, bundleVersion),
       kernel,
     });
     if (requested !== 'auto') {
-      const { timing, kernel } = await measure(requested, true, input, Infinity);
+      const { timing, kernel } = await measure(requested, true, await probed(input), Infinity);
       if (!kernel) throw new RecommenderError('BACKEND_UNAVAILABLE', `${requested}: ${timing.reason}`);
       return done([timing], kernel, timing.medianMs!, 'requested', true);
     }
@@ -129,7 +136,7 @@ export class Calibration {
     const timings: BackendTiming[] = [];
     let best: { kernel: ScoreKernel; medianMs: number } | undefined;
     for (const backend of QUICK) {
-      const { timing, kernel } = await measure(backend, false, input, best?.medianMs ?? Infinity);
+      const { timing, kernel } = await measure(backend, false, await probed(input), best?.medianMs ?? Infinity);
       timings.push(timing);
       if (!kernel) continue;
       if (best && best.medianMs <= timing.medianMs!) kernel.dispose();
@@ -154,7 +161,7 @@ export class Calibration {
       if (this.timings.some((t) => t.backend === backend)) continue;
       await idle();
       if (stopped()) return;
-      const { timing, kernel } = await measure(backend, false, this.input, this.best.medianMs);
+      const { timing, kernel } = await measure(backend, false, await probed(this.input), this.best.medianMs);
       this.timings.push(timing);
       if (kernel && !stopped() && timing.medianMs! < this.best.medianMs) {
         this.best = { backend, medianMs: timing.medianMs! };
@@ -206,17 +213,22 @@ export async function createKernel(backend: Backend, embeddings: QuantizedEmbedd
  * under the same browser. The cpu and wasm kernels are this runtime's own deterministic code, checked when the
  * record was made by this very browser build (the record's device key includes the user agent).
  */
-async function verified(backend: Backend, input: ScoringInput): Promise<ScoreKernel> {
+async function verified(backend: Backend, input: LazyScoringInput): Promise<ScoreKernel> {
   const kernel = await createKernel(backend, input.embeddings, false);
   if (backend === 'cpu' || backend === 'wasm') return kernel;
   try {
-    const error = relativeError(input.embeddings, input.probe, await kernel.score(input.probe), checkRows(input.embeddings.count));
+    const probe = await input.probe();
+    const error = relativeError(input.embeddings, probe, await kernel.score(probe), checkRows(input.embeddings.count));
     if (!(error <= SCORE_TOLERANCE)) throw new Error(`scores differ from the reference by ${error}`);
     return kernel;
   } catch (error) {
     kernel.dispose();
     throw error;
   }
+}
+
+async function probed(input: LazyScoringInput): Promise<ScoringInput> {
+  return { embeddings: input.embeddings, probe: await input.probe() };
 }
 
 /** Starts, checks and times one backend; returns its kernel when it is usable. */

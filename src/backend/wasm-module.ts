@@ -158,13 +158,32 @@ export interface ScoreModule {
   sum(p: number, bytes: number): number;
 }
 
+const compiled = new Map<number, Promise<WebAssembly.Module>>();
+
+/**
+ * The module for rows of `width` int8 values, compiled once per worker. Called early (as soon as the manifest gives
+ * the dimension), so that compilation overlaps the bundle's loading. Rejects when WebAssembly SIMD is not supported.
+ */
+export function compileScoreModule(width: number): Promise<WebAssembly.Module> {
+  let module = compiled.get(width);
+  if (!module) {
+    module = (async () => {
+      if (typeof WebAssembly === 'undefined') throw new Error('WebAssembly is not available');
+      const code = scoreModuleBytes(width);
+      if (!WebAssembly.validate(code)) throw new Error('this browser does not support WebAssembly SIMD');
+      return WebAssembly.compile(code);
+    })();
+    module.catch(() => compiled.delete(width)); // a failure is not kept: the next call tries again
+    compiled.set(width, module);
+  }
+  return module;
+}
+
 /** Instantiates the module over a memory of at least `bytes`; throws when WebAssembly SIMD is not supported. */
 export async function instantiateScoreModule(width: number, bytes: number): Promise<ScoreModule> {
-  const code = scoreModuleBytes(width);
-  if (typeof WebAssembly === 'undefined') throw new Error('WebAssembly is not available');
-  if (!WebAssembly.validate(code)) throw new Error('this browser does not support WebAssembly SIMD');
+  const module = await compileScoreModule(width);
   const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / 65536) });
-  const { instance } = await WebAssembly.instantiate(code, { env: { memory } });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const exports = instance.exports as unknown as Omit<ScoreModule, 'memory'>;
   return { memory, score: exports.score, sum: exports.sum };
 }

@@ -10,7 +10,7 @@ import { decodeEmbeddings, decodeNeighbors, decodeVector, type NeighborTable, ty
 import { denseTower, type UserTower, type WeightSpec } from './tower.ts';
 import { FILE_PARTS, sha256Hex, validateItems, validateManifest, type BundleFile, type FilePart, type ItemMeta, type Manifest } from './manifest.ts';
 import { guardCache, openBundleCache, type BundleCache } from './cache.ts';
-import { decodeSnapshot, encodeSnapshot, type SnapshotParts } from './snapshot.ts';
+import { decodeSnapshot, encodeSnapshot, snapshotKeyOf, type SnapshotParts } from './snapshot.ts';
 
 export interface LoadedBundle {
   manifest: Manifest;
@@ -40,6 +40,13 @@ export interface LoadOptions {
   /** Defaults to the Cache API (memory where it is missing). */
   cache?: BundleCache;
   onWarning?: (message: string) => void;
+  /** Called with the manifest as soon as it is read, before its files are (to prepare what depends only on it). */
+  onManifest?: (manifest: Manifest) => void;
+  /**
+   * The stored snapshot's bytes, read by the page while this worker started. Undefined bytes, or none by the time
+   * the manifest is in: the loader reads the snapshot itself.
+   */
+  snapshot?: Promise<Uint8Array | undefined>;
 }
 
 
@@ -50,11 +57,17 @@ export async function loadBundle(manifestUrl: string, options: LoadOptions = {})
   const lastGoodKey = lastGoodManifestKey(manifestUrl);
   const snapshotKey = snapshotKeyOf(manifestUrl);
   const lastGoodRead = cache.get(lastGoodKey);
-  const snapshotRead = cache.get(snapshotKey);
+  const readSnapshot = (): Promise<Uint8Array | undefined> => cache.get(snapshotKey);
+  // The page's read of the snapshot (see LoadOptions.snapshot), else the loader's own, started with the manifest's.
+  let pageReadIn = false;
+  const pageRead = options.snapshot?.then((bytes) => ((pageReadIn = true), bytes ?? readSnapshot()));
+  const ownRead = pageRead ? undefined : readSnapshot();
   try {
     // The manifest is the only mutable file: always ask the server whether it changed.
     const manifestBytes = await download(fetcher, manifestUrl, 'manifest.json', { cache: 'no-cache' });
     const manifest = parseManifest(manifestBytes);
+    options.onManifest?.(manifest);
+    const snapshotRead = ownRead ?? (pageReadIn ? pageRead! : Promise.race([pageRead!, readSnapshot()]));
     const [snapshot, lastGood] = await Promise.all([snapshotRead.then((bytes) => decodeSnapshot(bytes, manifest.bundleVersion)), lastGoodRead]);
     const unchangedManifest = lastGood !== undefined && sameBytes(lastGood, manifestBytes);
     // A second visit of the same bundle: every file was verified and stored when the snapshot was written. A snapshot
@@ -120,14 +133,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 function lastGoodManifestKey(manifestUrl: string): string {
   const url = new URL(manifestUrl);
   url.search = 'localrank=last-good';
-  url.hash = '';
-  return url.href;
-}
-
-/** Not a file either: where the decoded arrays of the last bundle that loaded are kept (src/bundle/snapshot.ts). */
-function snapshotKeyOf(manifestUrl: string): string {
-  const url = new URL(manifestUrl);
-  url.search = 'localrank=snapshot';
   url.hash = '';
   return url.href;
 }

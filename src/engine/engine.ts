@@ -6,10 +6,11 @@ import { RecommenderError } from '../errors.ts';
 import { IMPLEMENTATIONS, type BackendTiming } from '../backend/backends.ts';
 import type { ScoreKernel } from '../backend/kernel.ts';
 import { Calibration, calibrationStore, deviceDescription } from '../backend/select.ts';
+import { WasmKernel } from '../backend/kernel-wasm.ts';
 import { guardCache, openBundleCache, type BundleCache } from '../bundle/cache.ts';
 import { dequantizeRows, type NeighborTable, type QuantizedEmbeddings } from '../bundle/codecs.ts';
 import { calibrationKey, loadBundle, type Fetch, type LoadedBundle } from '../bundle/loader.ts';
-import type { ItemMeta } from '../bundle/manifest.ts';
+import type { ItemMeta, Manifest } from '../bundle/manifest.ts';
 import { validateEvent, type HistoryEvent } from '../history/event.ts';
 import { openHistory, type HistoryStore } from '../history/store.ts';
 import { historyWeights, type IndexedEvent, type WeightedItems } from '../model/events.ts';
@@ -34,6 +35,8 @@ export interface EngineDependencies {
   history?: HistoryStore;
   /** Idle time before background backend measurements, ms (tests shorten it). */
   calibrationIdleMs?: number;
+  /** The stored snapshot, as the page reads it (src/bundle/loader.ts: LoadOptions.snapshot). */
+  snapshot?: Promise<Uint8Array | undefined>;
 }
 
 export class Engine {
@@ -81,9 +84,14 @@ export class Engine {
       console.warn(`localrank: ${message}`);
     };
     const cache = guardCache(dependencies.cache ?? openBundleCache(options.bundleUrl, warn), warn);
+    const savedCalibration = cache.get(calibrationKey(options.bundleUrl)); // read while the bundle loads
+    // The likely backend's kernel compiles while the bundle's files load.
+    const compileEarly = (manifest: Manifest): void => {
+      if (options.backend === 'auto' || options.backend === 'wasm') WasmKernel.prepare(manifest.embeddings.dim);
+    };
     // The history opens while the bundle downloads.
     const [loaded, opened] = await Promise.allSettled([
-      loadBundle(options.bundleUrl, { fetch: dependencies.fetch, cache, onWarning: warn }),
+      loadBundle(options.bundleUrl, { fetch: dependencies.fetch, cache, onWarning: warn, onManifest: compileEarly, snapshot: dependencies.snapshot }),
       dependencies.history ?? openHistory({ cap: options.historyCap, maxAgeDays: options.historyMaxAgeDays, persist: options.persistHistory }, warn),
     ]);
     if (loaded.status === 'rejected' || opened.status === 'rejected') {
@@ -97,9 +105,10 @@ export class Engine {
     try {
       const { manifest, embeddings } = bundle;
       const device = deviceDescription();
-      const store = calibrationStore(cache, calibrationKey(options.bundleUrl), manifest.bundleVersion, device);
-      const probe = await bundle.tower.predict(probeVector(embeddings));
-      const { calibration, kernel } = await Calibration.start({ embeddings, probe }, options.backend, store, manifest.bundleVersion, device);
+      const store = calibrationStore(cache, calibrationKey(options.bundleUrl), manifest.bundleVersion, device, savedCalibration);
+      let probe: Promise<Float32Array> | undefined;
+      const input = { embeddings, probe: () => (probe ??= bundle.tower.predict(probeVector(embeddings))) };
+      const { calibration, kernel } = await Calibration.start(input, options.backend, store, manifest.bundleVersion, device);
       return new Engine(bundle, history, cache, kernel, calibration, warnings, { loadMs, startMs: performance.now() - started, startedAt: performance.timeOrigin + started, workerStartedAt: performance.timeOrigin }, dependencies.calibrationIdleMs ?? DEFAULT_CALIBRATION_IDLE_MS, warn);
     } catch (error) {
       history.close();
