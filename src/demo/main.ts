@@ -7,7 +7,7 @@ import { SCORERS } from '../model/fusion.ts';
 import { RecommenderError, type Backend, type HistoryEvent, type ItemMeta, type Recommender, type Recommendation, type ScorerName } from '../index.ts';
 import { sharedRecommender } from '../widget/registry.ts';
 import type { LocalrankShelf, ShelfItemDetail } from '../widget/shelf.ts';
-import { latencyChart, qualityChart, type LatencyChart } from './charts.ts';
+import type { LatencyChart } from './charts.ts';
 
 declare global {
   interface Window {
@@ -50,6 +50,8 @@ let weights: Record<ScorerName, number>;
 let diversity = 0;
 let history: HistoryEvent[] = [];
 let latency: LatencyChart | undefined;
+/** Latencies measured before the chart exists (it is drawn after the first shelves). */
+const earlyLatencies: Array<[string, number]> = [];
 let busy = Promise.resolve();
 /** The replayed customer, whose held-out item each setting is scored on. */
 let replayed: Persona | undefined;
@@ -293,7 +295,8 @@ function instrument(r: Recommender): void {
     const original = (r[method] as (...args: unknown[]) => Promise<{ latencyMs: number }>).bind(r);
     (r as unknown as Record<string, unknown>)[method] = async (...args: unknown[]) => {
       const result = await original(...args);
-      latency?.add(method, result.latencyMs);
+      if (latency) latency.add(method, result.latencyMs);
+      else earlyLatencies.push([method, result.latencyMs]);
       $('#status-latency').textContent = `${result.latencyMs.toFixed(1)} ms`;
       return result;
     };
@@ -307,14 +310,26 @@ function renderEvidence(): void {
   const scorers = manifest.evaluation?.scorers;
   if (scorers) {
     const names = [...SCORERS, 'fusion'].filter((n) => scorers[n]);
-    qualityChart($<HTMLCanvasElement>('#quality-chart'), names, names.map((n) => scorers[n]!.hr10), names.map((n) => scorers[n]!.ndcg10));
     const best = names.reduce((x, y) => (scorers[y]!.ndcg10 > scorers[x]!.ndcg10 ? y : x));
     $('#quality-summary').textContent =
       `${(manifest.evaluation?.users ?? 0).toLocaleString('en-GB')} held-out customers. ` +
       names.map((n) => `${n}: HR@10 ${scorers[n]!.hr10.toFixed(3)}, NDCG@10 ${scorers[n]!.ndcg10.toFixed(3)}`).join('; ') +
       `. Best NDCG@10: ${best}.`;
   }
+}
+
+/** The charts: chart.js is most of this page's script, and drawing them takes a long task, so they come last. */
+async function drawCharts(): Promise<void> {
+  const { latencyChart, qualityChart } = await import('./charts.ts');
+  const scorers = manifest.evaluation?.scorers;
+  if (scorers) {
+    const names = [...SCORERS, 'fusion'].filter((n) => scorers[n]);
+    qualityChart($<HTMLCanvasElement>('#quality-chart'), names, names.map((n) => scorers[n]!.hr10), names.map((n) => scorers[n]!.ndcg10));
+  }
+  // A task of its own: the two charts' first layouts together would make one long task.
+  await new Promise((resolve) => setTimeout(resolve));
   latency = latencyChart($<HTMLCanvasElement>('#latency-chart'), (text) => ($('#latency-summary').textContent = text));
+  for (const [method, ms] of earlyLatencies.splice(0)) latency.add(method, ms);
 }
 
 // ------------------------------------------------------------------ privacy
@@ -493,6 +508,7 @@ async function main(): Promise<void> {
     }),
   );
   document.body.dataset.ready = 'true';
+  await drawCharts();
 }
 
 main().catch(showError);
