@@ -1,6 +1,19 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  plugins: [
+    {
+      // As a CDN serves a Vite build: file names under assets/ carry a content hash, so a second visit reuses them
+      // without asking the server again.
+      name: 'immutable-assets',
+      configurePreviewServer(server) {
+        server.middlewares.use((request, response, next) => {
+          if (request.url?.startsWith('/assets/')) response.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+          next();
+        });
+      },
+    },
+  ],
   build: {
     target: 'es2022',
     // The demo shop, the page the speed benchmark drives (test/bench/speed.ts), and the <localrank-shelf> example hosts

@@ -52,7 +52,15 @@ export interface LongTask {
   scripts?: string[];
 }
 
+/** `?empty-worker`: when an empty module worker, started as the page script runs, ran its first line. */
+export interface EmptyWorkerStart {
+  /** Both ms since navigation start. */
+  scriptStartMs: number;
+  firstLineMs: number;
+}
+
 interface Bench {
+  emptyWorker?: EmptyWorkerStart;
   longTasks: LongTask[];
   longFrames: LongFrame[];
   /** The long tasks so far, each with the scripts that ran in the frames it overlaps. */
@@ -146,7 +154,14 @@ new PerformanceObserver((list) => {
 
 const params = new URLSearchParams(location.search);
 const bundleUrl = params.get('bundle');
-if (bundleUrl) {
+if (params.has('empty-worker')) {
+  const worker = new Worker(new URL('./empty-worker.ts', import.meta.url), { type: 'module', name: 'localrank-bench-empty' });
+  worker.onmessage = (event: MessageEvent<number>) => {
+    bench.emptyWorker = { scriptStartMs, firstLineMs: event.data - performance.timeOrigin };
+    worker.terminate();
+    console.log(DONE);
+  };
+} else if (bundleUrl) {
   const backend = (params.get('backend') ?? 'auto') as Backend | 'auto';
   const createStarted = performance.now();
   const creating = createRecommender({ bundleUrl, backend, initTimeoutMs: 600_000, timeoutMs: 600_000 });

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:speed -- --out speed.json [--sizes 10000,100000,1000000] [--backends auto,cpu,wasm,webgl,webgpu]
- * [--runs 50] [--naive-runs 50]`: the speed benchmark, in real Chromium against the built app.
+ * [--runs 50] [--naive-runs 50] [--warm-visits 5]`: the speed benchmark, in real Chromium against the built app.
  *
  * Builds the app as `npm run build` does (the demo bundle if stale, then vite build) into .cache/speed/app, so that a
  * concurrent `npm run build` cannot pull files from under it, writes the synthetic catalogs (test/fixtures/
@@ -9,11 +9,13 @@
  *
  * - for every backend ('auto' and each one pinned) that starts: recommend() latency over `--runs` calls with a
  *   50-event history (p50/p95, from the page and as the worker reports it), time to the first recommendation on a
- *   first visit (nothing cached, the history already stored: the stricter case) and on a second visit, main-thread
+ *   first visit (nothing cached, the history already stored: the stricter case) and on later visits (the median of
+ *   `--warm-visits`; this machine's timings vary by a third from one visit to the next), main-thread
  *   long tasks (> 50 ms) from navigation to the first recommendation, the worker's memory (V8 heap and array
  *   buffers, after a GC, read over the DevTools protocol), and which bundle files the second visit downloaded;
  * - the references, in a worker of their own: the floor (reading the stored item matrix once) and a naive
  *   implementation (float32 matMul + tf.topk on tfjs's default backend);
+ * - a reference for the start-up steps: when an empty module worker, started the same way, runs its first line;
  * - bytes per item of every bundle file, raw, gzip -9 and brotli -q 11 (node:zlib);
  * - the demo page itself (index.html): time to its first shelf, first and second visit, and its long tasks.
  *
@@ -28,7 +30,7 @@ import { parseArgs, promisify } from 'node:util';
 import { brotliCompress, gzip, constants } from 'node:zlib';
 import { chromium, type Browser, type BrowserContext, type Page } from '@playwright/test';
 import config from '../../playwright.config.ts';
-import type { FirstResult, LongTask, References } from '../../src/bench/page.ts';
+import type { EmptyWorkerStart, FirstResult, LongTask, References } from '../../src/bench/page.ts';
 /** The bench page's "first recommendation is in" console message (src/bench/page.ts). */
 const DONE = 'localrank-bench: first recommendation';
 import type { Manifest } from '../../src/bundle/manifest.ts';
@@ -43,11 +45,13 @@ const { values: args } = parseArgs({
     backends: { type: 'string', default: 'auto,cpu,wasm,webgl,webgpu' },
     runs: { type: 'string', default: '50' },
     'naive-runs': { type: 'string', default: '50' },
+    'warm-visits': { type: 'string', default: '5' },
     'no-build': { type: 'boolean', default: false },
   },
 });
 const RUNS = Math.max(1, Number(args.runs));
 const NAIVE_RUNS = Math.max(1, Number(args['naive-runs']));
+const WARM_VISITS = Math.max(1, Number(args['warm-visits']));
 const SIZES = args.sizes!.split(',').filter(Boolean).map(Number);
 const BACKENDS = args.backends!.split(',').filter(Boolean);
 const HISTORY = 50;
@@ -111,7 +115,9 @@ interface BackendRun {
   latency?: { page: Percentiles; worker: Percentiles };
   longTasksDuringCalls?: Array<{ startTime: number; duration: number }>;
   cold?: Visit;
+  /** The later visit with the median time to the first recommendation. */
   warm?: Visit;
+  warmVisits?: Visit[];
   memory?: WorkerMemory;
   modelBytes?: number;
   backendTimings?: Stats['backendTimings'];
@@ -138,7 +144,10 @@ async function main(): Promise<void> {
   const server = await serve();
   const browser = await chromium.launch({ executablePath: config.use?.launchOptions?.executablePath, args: config.use?.launchOptions?.args });
   const results: object[] = [];
+  let emptyWorker: Awaited<ReturnType<typeof runEmptyWorker>> | undefined;
   try {
+    emptyWorker = await runEmptyWorker(browser);
+    log(`an empty module worker runs its first line ${emptyWorker.median.firstLineMs.toFixed(0)} ms after navigation, ${(emptyWorker.median.firstLineMs - emptyWorker.median.scriptStartMs).toFixed(0)} ms after the page script (median of ${WARM_VISITS})`);
     for (const catalog of catalogs) {
       log(`\n## ${catalog.name}: ${catalog.manifest.counts.items.toLocaleString('en')} items`);
       const bytes = await bundleBytes(catalog);
@@ -158,7 +167,7 @@ async function main(): Promise<void> {
     await browser.close();
     stop(server);
   }
-  const report = { date: new Date().toISOString(), machine: machine(), runs: RUNS, historyEvents: HISTORY, k: K, catalogs: results };
+  const report = { date: new Date().toISOString(), machine: machine(), runs: RUNS, warmVisits: WARM_VISITS, historyEvents: HISTORY, k: K, emptyWorker, catalogs: results };
   printTables(report);
   if (args.out) {
     writeFileSync(args.out, JSON.stringify(report, null, 2) + '\n');
@@ -295,10 +304,14 @@ async function runBackend(browser: Browser, catalog: Catalog, backend: string): 
     stats = await cold.page.evaluate(() => window.bench.recommender!.stats());
     await cold.page.close();
 
-    const warm = await visit(context, url);
-    if (!warm.first.ok) throw new Error(`second visit: ${warm.first.error?.message}`);
-    const warmTasks = await warm.page.evaluate(() => window.bench.attributedLongTasks());
-    await warm.page.close();
+    const warmVisits: Visit[] = [];
+    for (let i = 0; i < WARM_VISITS; i++) {
+      const warm = await visit(context, url);
+      if (!warm.first.ok) throw new Error(`second visit: ${warm.first.error?.message}`);
+      const warmTasks = await warm.page.evaluate(() => window.bench.attributedLongTasks());
+      await warm.page.close();
+      warmVisits.push(visitOf(warm.first, warmTasks, warm.requests));
+    }
     return {
       requested: backend,
       status: 'ok',
@@ -307,7 +320,8 @@ async function runBackend(browser: Browser, catalog: Catalog, backend: string): 
       latency: { page: percentiles(calls.page), worker: percentiles(calls.worker) },
       longTasksDuringCalls: duringCalls,
       cold: visitOf(cold.first, coldTasks, cold.requests),
-      warm: visitOf(warm.first, warmTasks, warm.requests),
+      warm: [...warmVisits].sort((a, b) => a.firstRecommendationMs - b.firstRecommendationMs)[warmVisits.length >> 1],
+      warmVisits,
       memory,
       modelBytes: stats.modelBytes,
       backendTimings: stats.backendTimings,
@@ -367,14 +381,41 @@ function summarizeReferences(r: References): object {
   };
 }
 
+/**
+ * The floor under "worker starts": bench.html?empty-worker starts an empty module worker as its script runs, as
+ * createRecommender() starts the recommender's. A first visit, then `--warm-visits` later ones (script cached).
+ */
+async function runEmptyWorker(browser: Browser): Promise<{ visits: EmptyWorkerStart[]; median: EmptyWorkerStart }> {
+  const context = await browser.newContext();
+  try {
+    const visits: EmptyWorkerStart[] = [];
+    for (let i = 0; i <= WARM_VISITS; i++) {
+      const page = await context.newPage();
+      const done = page.waitForEvent('console', { predicate: (message) => message.text() === DONE, timeout: 120_000 });
+      await page.goto(`${ORIGIN}/bench.html?empty-worker`);
+      await done;
+      const start = await page.evaluate(() => window.bench.emptyWorker!);
+      await page.close();
+      if (i > 0) visits.push(start);
+    }
+    const byFirstLine = [...visits].sort((a, b) => a.firstLineMs - b.firstLineMs);
+    return { visits, median: byFirstLine[byFirstLine.length >> 1]! };
+  } finally {
+    await context.close();
+  }
+}
+
 /** The demo page (index.html): time to its first shelf on a first and a second visit, and its long tasks. */
 async function runDemoPage(browser: Browser): Promise<object> {
   const context = await browser.newContext();
   try {
     await context.addInitScript(() => {
-      const w = window as unknown as { __ready?: number; __tasks: Array<{ startTime: number; duration: number }> };
+      type Frame = PerformanceEntry & { scripts: Array<{ invokerType: string; sourceURL: string; sourceFunctionName: string; duration: number }> };
+      const w = window as unknown as { __ready?: number; __tasks: LongTask[]; __frames: Frame[] };
       w.__tasks = [];
+      w.__frames = [];
       new PerformanceObserver((list) => list.getEntries().forEach((e) => w.__tasks.push({ startTime: e.startTime, duration: e.duration }))).observe({ type: 'longtask', buffered: true });
+      new PerformanceObserver((list) => list.getEntries().forEach((e) => w.__frames.push(e as Frame))).observe({ type: 'long-animation-frame', buffered: true });
       new MutationObserver(() => {
         if (w.__ready !== undefined) return;
         if (document.body?.dataset.ready === 'true') w.__ready = performance.now();
@@ -387,8 +428,18 @@ async function runDemoPage(browser: Browser): Promise<object> {
       await page.goto(`${ORIGIN}/`);
       await ready;
       const result = await page.evaluate(() => {
-        const w = window as unknown as { __ready?: number; __tasks: Array<{ startTime: number; duration: number }> };
-        return { firstShelfMs: w.__ready, longTasks: w.__tasks.filter((t) => t.startTime < (w.__ready ?? Infinity)), error: document.body.dataset.errorCode };
+        type Frame = PerformanceEntry & { scripts: Array<{ invokerType: string; sourceURL: string; sourceFunctionName: string; duration: number }> };
+        const w = window as unknown as { __ready?: number; __tasks: LongTask[]; __frames: Frame[] };
+        // Each long task with the scripts of the long animation frames it overlaps (as on bench.html).
+        const longTasks = w.__tasks
+          .filter((t) => t.startTime < (w.__ready ?? Infinity))
+          .map((t) => ({
+            ...t,
+            scripts: w.__frames
+              .filter((f) => f.startTime < t.startTime + t.duration && t.startTime < f.startTime + f.duration)
+              .flatMap((f) => f.scripts.map((s) => `${s.invokerType} ${s.sourceFunctionName || '?'} ${s.sourceURL.split('/').pop() || '?'}: ${Math.round(s.duration)} ms`)),
+          }));
+        return { firstShelfMs: w.__ready, longTasks, error: document.body.dataset.errorCode };
       });
       await page.close();
       return result;
@@ -472,13 +523,18 @@ function kernelMs(run: BackendRun | undefined): number | undefined {
   return run?.backendTimings?.find((t) => t.backend === run.backend && t.status === 'ok')?.medianMs;
 }
 
-function printTables(report: { catalogs: object[] }): void {
+function printTables(report: { catalogs: object[]; emptyWorker?: { median: EmptyWorkerStart } }): void {
   const catalogs = report.catalogs as ReportCatalog[];
   const tasks = (list: Visit['longTasks'] | undefined): string => (list && list.length ? `${list.length} (max ${f(Math.max(...list.map((t) => t.duration)), 0)})` : '0');
+  const warmTasks = (b: BackendRun): Visit['longTasks'] => (b.warmVisits ?? []).flatMap((v) => v.longTasks);
+  const warmRange = (b: BackendRun): string => {
+    const times = (b.warmVisits ?? []).map((v) => v.firstRecommendationMs);
+    return times.length > 1 ? `${f(b.warm!.firstRecommendationMs, 0)} (${f(Math.min(...times), 0)}–${f(Math.max(...times), 0)})` : f(b.warm!.firstRecommendationMs, 0);
+  };
   log('\n### recommend() latency (ms; through the public API from the page, 50-event history, k = 10)\n');
   log(
     table(
-      ['catalog', 'requested', 'backend', 'p50', 'p95', 'worker p50', 'first rec. cold', 'first rec. warm', 'long tasks to first rec.', 'long tasks in calls', 'worker MB (heap + buffers)', 'second visit fetched'],
+      ['catalog', 'requested', 'backend', 'p50', 'p95', 'worker p50', 'first rec. cold', 'first rec. warm: median (range)', 'long tasks to first rec., cold / warm', 'long tasks in calls', 'worker MB (heap + buffers)', 'second visit fetched'],
       catalogs.flatMap((c) =>
         c.backends.map((b) =>
           b.status !== 'ok'
@@ -491,17 +547,17 @@ function printTables(report: { catalogs: object[] }): void {
                 f(b.latency!.page.p95, 2),
                 f(b.latency!.worker.p50, 2),
                 f(b.cold!.firstRecommendationMs, 0),
-                f(b.warm!.firstRecommendationMs, 0),
-                `${tasks(b.cold!.longTasks)} / ${tasks(b.warm!.longTasks)}`,
+                warmRange(b),
+                `${tasks(b.cold!.longTasks)} / ${tasks(warmTasks(b))}`,
                 tasks(b.longTasksDuringCalls),
                 b.memory ? `${mb(b.memory.heapUsed)} + ${mb(b.memory.arrayBuffers)}` : '–',
-                b.warm!.bundleRequests.join(' ') || 'nothing',
+                [...new Set((b.warmVisits ?? []).map((v) => v.bundleRequests.join(' ') || 'nothing'))].join(' | '),
               ],
         ),
       ),
     ),
   );
-  log("\n### first recommendation, step by step (ms since navigation; 'auto'; first visit / second visit)\n");
+  log("\n### first recommendation, step by step (ms since navigation; 'auto'; first visit / the median later visit)\n");
   log(
     table(
       ['catalog', 'page script runs', 'worker starts', 'engine starts', 'bundle + history ready', 'backend chosen', 'createRecommender() resolves', 'first recommendation'],
@@ -525,6 +581,10 @@ function printTables(report: { catalogs: object[] }): void {
       }),
     ),
   );
+  const empty = report.emptyWorker?.median;
+  if (empty) {
+    log(`\nFor comparison with "engine starts": an empty module worker started the same way runs its first line at ${f(empty.firstLineMs, 0)} ms since navigation, ${f(empty.firstLineMs - empty.scriptStartMs, 0)} ms after its page's script (median later visit).`);
+  }
   log('\n### references and ratios (ms)\n');
   log(
     table(
@@ -561,6 +621,9 @@ function printTables(report: { catalogs: object[] }): void {
   const demo = catalogs.find((c) => c.demoPage);
   if (demo?.demoPage) {
     log(`\ndemo page (index.html) first shelf: first visit ${f(demo.demoPage.cold.firstShelfMs, 0)} ms (long tasks ${tasks(demo.demoPage.cold.longTasks)}), second visit ${f(demo.demoPage.warm.firstShelfMs, 0)} ms (long tasks ${tasks(demo.demoPage.warm.longTasks)})`);
+    for (const [visit, list] of [['first', demo.demoPage.cold.longTasks], ['second', demo.demoPage.warm.longTasks]] as const) {
+      for (const t of list) log(`  demo page, ${visit} visit: long task of ${f(t.duration, 0)} ms at ${f(t.startTime, 0)} ms; scripts in its frames: ${t.scripts?.length ? t.scripts.join('; ') : 'none'}`);
+    }
   }
   log('\n### targets\n');
   const rows: string[][] = [];
@@ -583,23 +646,25 @@ function printTables(report: { catalogs: object[] }): void {
   const shop = catalogs.find((c) => c.name.includes('demo'));
   if (shop) {
     const shopAuto = autoOf(shop);
-    target('demo shop: first recommendation, second visit (since navigation)', shopAuto?.warm?.firstRecommendationMs, 300, 'ms');
-    target('demo shop: first recommendation, second visit (since createRecommender())', shopAuto?.warm && shopAuto.warm.firstRecommendationMs - shopAuto.warm.scriptStartMs, 300, 'ms');
+    const later = shopAuto?.warmVisits ?? [];
+    const medianOf = (pick: (v: Visit) => number): number | undefined => (later.length ? median(later.map(pick)) : undefined);
+    target(`demo shop: first recommendation, later visits (since navigation; median of ${later.length})`, medianOf((v) => v.firstRecommendationMs), 300, 'ms');
+    target(`demo shop: first recommendation, later visits (since createRecommender(); median of ${later.length})`, medianOf((v) => v.firstRecommendationMs - v.scriptStartMs), 300, 'ms');
     target('demo shop: first recommendation, first visit (since navigation)', shopAuto?.cold?.firstRecommendationMs, 1000, 'ms');
     target('demo shop: first recommendation, first visit (since createRecommender())', shopAuto?.cold && shopAuto.cold.firstRecommendationMs - shopAuto.cold.scriptStartMs, 1000, 'ms');
   }
   for (const c of catalogs) target(`${c.name}: embeddings + neighbours, brotli`, c.bytes.embeddingsPlusNeighbors.brotli, 100, 'B/item');
   for (const c of catalogs) target(`${c.name}: embeddings + neighbours, gzip`, c.bytes.embeddingsPlusNeighbors.gzip, 100, 'B/item');
-  const longest = Math.max(0, ...catalogs.flatMap((c) => c.backends.flatMap((b) => [...(b.cold?.longTasks ?? []), ...(b.warm?.longTasks ?? [])].map((t) => t.duration))));
+  const longest = Math.max(0, ...catalogs.flatMap((c) => c.backends.flatMap((b) => [...(b.cold?.longTasks ?? []), ...warmTasks(b)].map((t) => t.duration))));
   target('longest main-thread task, load to first recommendation (all runs)', longest, 50, 'ms');
-  const secondVisits = catalogs.flatMap((c) => c.backends.filter((b) => b.status === 'ok').map((b) => b.warm!.bundleRequests.filter((r) => r !== 'manifest.json').length));
+  const secondVisits = catalogs.flatMap((c) => c.backends.flatMap((b) => (b.warmVisits ?? []).map((v) => v.bundleRequests.filter((r) => r !== 'manifest.json').length)));
   rows.push(['second visit downloads only manifest.json', `${secondVisits.filter((n) => n === 0).length} of ${secondVisits.length} visits`, 'all', secondVisits.every((n) => n === 0) ? 'met' : 'missed']);
   log(table(['target', 'measured', 'target', ''], rows));
   for (const c of catalogs) {
     for (const b of c.backends) {
-      for (const [visit, tasks] of [['first visit', b.cold?.longTasks], ['second visit', b.warm?.longTasks]] as const) {
-        const v = visit === 'first visit' ? b.cold : b.warm;
-        for (const t of tasks ?? []) {
+      const visits: Array<[string, Visit | undefined]> = [['first visit', b.cold], ...(b.warmVisits ?? []).map((v, i): [string, Visit] => [`visit ${i + 2}`, v])];
+      for (const [visit, v] of visits) {
+        for (const t of v?.longTasks ?? []) {
           log(`  long task, ${c.name}, ${b.requested}, ${visit}: ${f(t.duration, 0)} ms at ${f(t.startTime, 0)} ms (page script ran at ${f(v!.scriptStartMs, 0)} ms, createRecommender() ${f(v!.createSyncMs, 1)} ms of it); scripts in its frames: ${t.scripts?.length ? t.scripts.join('; ') : 'none'}`);
         }
       }
