@@ -70,10 +70,8 @@ export function openBundleCache(manifestUrl: string, onWarning: (message: string
     onWarning('Cache API unavailable: bundle files will be downloaded on every visit');
     return new MemoryCache();
   }
-  return new BrowserCache(caches, bundleCacheName(manifestUrl));
+  return new BrowserCache(caches, `localrank-bundle ${manifestUrl}`);
 }
-
-export const bundleCacheName = (manifestUrl: string): string => `localrank-bundle ${manifestUrl}`;
 
 /**
  * Storage trouble (quota, private mode, eviction) costs a download, never a failure: errors become warnings. After

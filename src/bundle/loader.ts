@@ -5,12 +5,13 @@
  * manifest is revalidated. If the current bundle cannot be loaded, the last good one is used from the cache.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { Stats } from '../engine/types.ts';
 import { RecommenderError } from '../errors.ts';
 import { decodeEmbeddings, decodeNeighbors, decodeVector, type NeighborTable, type QuantizedEmbeddings } from './codecs.ts';
 import { denseTower, type UserTower, type WeightSpec } from './tower.ts';
 import { FILE_PARTS, sha256Hex, validateItems, validateManifest, type BundleFile, type FilePart, type ItemMeta, type Manifest } from './manifest.ts';
 import { guardCache, openBundleCache, type BundleCache } from './cache.ts';
-import { decodeSnapshot, encodeSnapshot, snapshotKeyOf, type SnapshotParts } from './snapshot.ts';
+import { decodeSnapshot, encodeSnapshot, type SnapshotParts } from './snapshot.ts';
 
 export interface LoadedBundle {
   manifest: Manifest;
@@ -31,6 +32,8 @@ export interface LoadedBundle {
   tower: UserTower;
   /** Settles when the downloaded files are in the cache for the next visit (failures there are warnings). */
   persisted: Promise<unknown>;
+  /** Where the arrays came from: the files (downloaded or cached), or the snapshot of an earlier visit. */
+  source: Stats['startup']['bundleFrom'];
 }
 
 export type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
@@ -42,13 +45,7 @@ export interface LoadOptions {
   onWarning?: (message: string) => void;
   /** Called with the manifest as soon as it is read, before its files are (to prepare what depends only on it). */
   onManifest?: (manifest: Manifest) => void;
-  /**
-   * The stored snapshot's bytes, read by the page while this worker started. Undefined bytes, or none by the time
-   * the manifest is in: the loader reads the snapshot itself.
-   */
-  snapshot?: Promise<Uint8Array | undefined>;
 }
-
 
 export async function loadBundle(manifestUrl: string, options: LoadOptions = {}): Promise<LoadedBundle> {
   const fetcher = options.fetch ?? ((url, init) => fetch(url, init));
@@ -57,17 +54,12 @@ export async function loadBundle(manifestUrl: string, options: LoadOptions = {})
   const lastGoodKey = lastGoodManifestKey(manifestUrl);
   const snapshotKey = snapshotKeyOf(manifestUrl);
   const lastGoodRead = cache.get(lastGoodKey);
-  const readSnapshot = (): Promise<Uint8Array | undefined> => cache.get(snapshotKey);
-  // The page's read of the snapshot (see LoadOptions.snapshot), else the loader's own, started with the manifest's.
-  let pageReadIn = false;
-  const pageRead = options.snapshot?.then((bytes) => ((pageReadIn = true), bytes ?? readSnapshot()));
-  const ownRead = pageRead ? undefined : readSnapshot();
+  const snapshotRead = cache.get(snapshotKey);
   try {
     // The manifest is the only mutable file: always ask the server whether it changed.
     const manifestBytes = await download(fetcher, manifestUrl, 'manifest.json', { cache: 'no-cache' });
     const manifest = parseManifest(manifestBytes);
     options.onManifest?.(manifest);
-    const snapshotRead = ownRead ?? (pageReadIn ? pageRead! : Promise.race([pageRead!, readSnapshot()]));
     const [snapshot, lastGood] = await Promise.all([snapshotRead.then((bytes) => decodeSnapshot(bytes, manifest.bundleVersion)), lastGoodRead]);
     const unchangedManifest = lastGood !== undefined && sameBytes(lastGood, manifestBytes);
     // A second visit of the same bundle: every file was verified and stored when the snapshot was written. A snapshot
@@ -75,6 +67,7 @@ export async function loadBundle(manifestUrl: string, options: LoadOptions = {})
     const fast = snapshot && (await decode(manifest, { items: snapshot.items, modelTopology: snapshot.modelTopology, modelWeights: snapshot.modelWeights }, snapshot).catch(() => undefined));
     if (fast) {
       fast.persisted = unchangedManifest ? Promise.resolve() : cache.put(lastGoodKey, manifestBytes);
+      fast.source = 'snapshot';
       return fast;
     }
     const { bundle, stored, bytes } = await loadFiles(manifest, manifestUrl, fetcher, cache, warn);
@@ -133,6 +126,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 function lastGoodManifestKey(manifestUrl: string): string {
   const url = new URL(manifestUrl);
   url.search = 'localrank=last-good';
+  url.hash = '';
+  return url.href;
+}
+
+/** Not a file either: where the decoded arrays of the last bundle that loaded are kept (src/bundle/snapshot.ts). */
+function snapshotKeyOf(manifestUrl: string): string {
+  const url = new URL(manifestUrl);
+  url.search = 'localrank=snapshot';
   url.hash = '';
   return url.href;
 }
@@ -224,7 +225,7 @@ async function decode(manifest: Manifest, bytes: Raw, decoded?: Decoded): Promis
   const popularity = decoded?.popularity ?? decodeVector(bytes.popularity!, files.popularity.name);
   if (popularity.length !== count) invalid(files.popularity.name, `${count} popularity scores, found ${popularity.length}`);
   const tower = await loadTower(manifest, bytes.modelTopology, bytes.modelWeights);
-  return { manifest, items, itemIndex, embeddings: quantized, neighbors, transitions, boughtTogether, prototypes, popularity, tower, persisted: Promise.resolve() };
+  return { manifest, items, itemIndex, embeddings: quantized, neighbors, transitions, boughtTogether, prototypes, popularity, tower, persisted: Promise.resolve(), source: 'files' };
 }
 
 interface LayersModelJson {

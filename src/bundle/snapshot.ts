@@ -10,26 +10,6 @@
 import type { NeighborTable } from './codecs.ts';
 import type { LoadedBundle } from './loader.ts';
 import { sha256Hex } from './manifest.ts';
-import { bundleCacheName } from './cache.ts';
-
-/** Not a file of any bundle: where the snapshot of the last bundle that loaded from `manifestUrl` is kept. */
-export function snapshotKeyOf(manifestUrl: string): string {
-  const url = new URL(manifestUrl);
-  url.search = 'localrank=snapshot';
-  url.hash = '';
-  return url.href;
-}
-
-/**
- * The stored snapshot's bytes as the page reads them, while the worker starts: each takes tens of milliseconds, so
- * the worker finds them waiting (src/client/client.ts). Undefined when there is none or the Cache API is missing;
- * reading creates no cache.
- */
-export async function readStoredSnapshot(manifestUrl: string): Promise<ArrayBuffer | undefined> {
-  if (typeof caches === 'undefined') return undefined;
-  const response = await caches.match(snapshotKeyOf(manifestUrl), { cacheName: bundleCacheName(manifestUrl) });
-  return response?.arrayBuffer();
-}
 
 /** What the snapshot keeps: the decoded arrays, and the raw bytes of the parts that are parsed (JSON, the tower). */
 export type SnapshotParts = Pick<LoadedBundle, 'embeddings' | 'neighbors' | 'transitions' | 'boughtTogether' | 'prototypes' | 'popularity'> & {

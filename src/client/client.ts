@@ -15,7 +15,6 @@ import { HistorySignal, type HistoryListener } from './history-signal.ts';
 import { validateEvent, type HistoryEvent, type TrackEvent } from '../history/event.ts';
 import type { Reply, WorkerApi } from '../worker/protocol.ts';
 import { resolveOptions, type RecommenderOptions, type ResolvedOptions } from './options.ts';
-import { readStoredSnapshot } from '../bundle/snapshot.ts';
 
 export interface Recommender {
   /** Stores one shopper event on this device; `ts` defaults to now. */
@@ -95,14 +94,7 @@ class WorkerRecommender implements Recommender {
   }
 
   async start(): Promise<void> {
-    const handshake = this.send('createRecommender', this.options.initTimeoutMs, () => this.remote.init(this.options.engine, true));
-    // Read here while the worker boots, rather than by the worker once it has: both take tens of milliseconds.
-    const remote = this.remote;
-    readStoredSnapshot(this.options.engine.bundleUrl)
-      .catch(() => undefined)
-      .then((bytes) => remote.snapshot(bytes && Comlink.transfer(bytes, [bytes])))
-      .catch(() => undefined); // a worker gone meanwhile: its handshake reports that
-    await handshake;
+    await this.send('createRecommender', this.options.initTimeoutMs, () => this.remote.init(this.options.engine));
     this.started = true;
   }
 
@@ -224,7 +216,7 @@ class WorkerRecommender implements Recommender {
     this.worker.terminate();
     if (++this.restarts > MAX_RESTARTS) return this.fail(new RecommenderError('WORKER_FAILED', `${error.message}; gave up after ${MAX_RESTARTS} restarts`));
     this.connect();
-    const restarting: Promise<void> = this.send('restart', this.options.initTimeoutMs, () => this.remote.init(this.options.engine, false))
+    const restarting: Promise<void> = this.send('restart', this.options.initTimeoutMs, () => this.remote.init(this.options.engine))
       .then(
         () => undefined,
         (cause: unknown) => this.fail(new RecommenderError('WORKER_FAILED', `the recommender worker could not be restarted: ${cause instanceof Error ? cause.message : String(cause)}`)),

@@ -35,8 +35,6 @@ export interface EngineDependencies {
   history?: HistoryStore;
   /** Idle time before background backend measurements, ms (tests shorten it). */
   calibrationIdleMs?: number;
-  /** The stored snapshot, as the page reads it (src/bundle/loader.ts: LoadOptions.snapshot). */
-  snapshot?: Promise<Uint8Array | undefined>;
 }
 
 export class Engine {
@@ -91,7 +89,7 @@ export class Engine {
     };
     // The history opens while the bundle downloads.
     const [loaded, opened] = await Promise.allSettled([
-      loadBundle(options.bundleUrl, { fetch: dependencies.fetch, cache, onWarning: warn, onManifest: compileEarly, snapshot: dependencies.snapshot }),
+      loadBundle(options.bundleUrl, { fetch: dependencies.fetch, cache, onWarning: warn, onManifest: compileEarly }),
       dependencies.history ?? openHistory({ cap: options.historyCap, maxAgeDays: options.historyMaxAgeDays, persist: options.persistHistory }, warn),
     ]);
     if (loaded.status === 'rejected' || opened.status === 'rejected') {
@@ -109,7 +107,7 @@ export class Engine {
       let probe: Promise<Float32Array> | undefined;
       const input = { embeddings, probe: () => (probe ??= bundle.tower.predict(probeVector(embeddings))) };
       const { calibration, kernel } = await Calibration.start(input, options.backend, store, manifest.bundleVersion, device);
-      return new Engine(bundle, history, cache, kernel, calibration, warnings, { loadMs, startMs: performance.now() - started, startedAt: performance.timeOrigin + started, workerStartedAt: performance.timeOrigin }, dependencies.calibrationIdleMs ?? DEFAULT_CALIBRATION_IDLE_MS, warn);
+      return new Engine(bundle, history, cache, kernel, calibration, warnings, { loadMs, startMs: performance.now() - started, startedAt: performance.timeOrigin + started, workerStartedAt: performance.timeOrigin, bundleFrom: bundle.source }, dependencies.calibrationIdleMs ?? DEFAULT_CALIBRATION_IDLE_MS, warn);
     } catch (error) {
       history.close();
       bundle.tower.dispose();

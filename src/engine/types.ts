@@ -123,9 +123,10 @@ export interface Stats {
   lastLatencyMs: number | null;
   /**
    * Worker-side start-up: bundle and history ready (loadMs), backend chosen too (startMs), ms after startedAt; when
-   * the worker itself started (workerStartedAt). Both times are epoch ms.
+   * the worker itself started (workerStartedAt). Both times are epoch ms. `bundleFrom`: the bundle's files
+   * (downloaded or cached), or the decoded snapshot of an earlier visit (src/bundle/snapshot.ts).
    */
-  startup: { loadMs: number; startMs: number; startedAt: number; workerStartedAt: number };
+  startup: { loadMs: number; startMs: number; startedAt: number; workerStartedAt: number; bundleFrom: 'files' | 'snapshot' };
   /** Bytes of the decoded model arrays (embeddings, tables, popularity) and the backend's own copies. */
   modelBytes: number;
   historySize: number;

@@ -10,13 +10,8 @@ import type { EngineOptions, ItemList, Recommendations, SimilarItems, Stats } fr
 export type Reply<T> = { ok: true; value: T } | { ok: false; error: SerializedError };
 
 export interface WorkerApi {
-  /**
-   * The ready handshake: loads the bundle, opens the history, measures the backends. With `snapshotFollows`, the page
-   * sends the stored snapshot (snapshot()) rather than the worker reading it.
-   */
-  init(options: EngineOptions, snapshotFollows: boolean): Promise<Reply<Stats>>;
-  /** The stored snapshot's bytes as the page read them (transferred), or undefined when it could not. */
-  snapshot(bytes: ArrayBuffer | undefined): void;
+  /** The ready handshake: loads the bundle, opens the history, measures the backends. */
+  init(options: EngineOptions): Promise<Reply<Stats>>;
   track(event: unknown): Promise<Reply<void>>;
   recommend(options: unknown): Promise<Reply<Recommendations>>;
   similarItems(itemId: unknown, options: unknown): Promise<Reply<SimilarItems>>;

@@ -10,21 +10,14 @@ import { Engine } from '../engine/engine.ts';
 import type { Reply, WorkerApi } from './protocol.ts';
 
 let engine: Promise<Engine> | undefined;
-/** Hands the page's snapshot bytes to the loading engine. */
-let receiveSnapshot: ((bytes: ArrayBuffer | undefined) => void) | undefined;
 
 const api: WorkerApi = {
-  init: (options, snapshotFollows) =>
+  init: (options) =>
     reply(async () => {
       if (engine) throw new RecommenderError('INVALID_OPTION', 'init(): the worker is already initialised');
-      const snapshot = snapshotFollows ? new Promise<Uint8Array | undefined>((resolve) => (receiveSnapshot = (bytes) => resolve(bytes && new Uint8Array(bytes)))) : undefined;
-      engine = Engine.create(options, { snapshot });
+      engine = Engine.create(options);
       return (await engine).stats();
     }),
-  snapshot: (bytes) => {
-    receiveSnapshot?.(bytes);
-    receiveSnapshot = undefined;
-  },
   track: (event) => withEngine((e) => e.track(event)),
   recommend: (options) => withEngine((e) => e.recommend(options)),
   similarItems: (itemId, options) => withEngine((e) => e.similarItems(itemId, options)),

@@ -560,7 +560,7 @@ function printTables(report: { catalogs: object[]; emptyWorker?: { median: Empty
   log("\n### first recommendation, step by step (ms since navigation; 'auto'; first visit / the median later visit)\n");
   log(
     table(
-      ['catalog', 'page script runs', 'worker starts', 'engine starts', 'bundle + history ready', 'backend chosen', 'createRecommender() resolves', 'first recommendation'],
+      ['catalog', 'page script runs', 'worker starts', 'engine starts', 'bundle + history ready', 'backend chosen', 'createRecommender() resolves', 'first recommendation', 'later visits: bundle from'],
       catalogs.flatMap((c) => {
         const auto = c.backends.find((b) => b.requested === 'auto' && b.status === 'ok');
         if (!auto) return [];
@@ -576,6 +576,7 @@ function printTables(report: { catalogs: object[]; emptyWorker?: { median: Empty
             both((v) => v.worker.startedAtPageMs + v.worker.startMs),
             both((v) => v.createdMs),
             both((v) => v.firstRecommendationMs),
+            [...new Set((auto.warmVisits ?? []).map((v) => v.worker.bundleFrom))].map((from) => `${from} ×${auto.warmVisits!.filter((v) => v.worker.bundleFrom === from).length}`).join(', '),
           ],
         ];
       }),

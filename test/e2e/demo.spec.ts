@@ -41,9 +41,14 @@ test('the history survives a reload, and forget me empties it', async ({ page })
   }
   await expect(page.locator('#for-you-basis')).toContainText('from your activity');
   const shelf = await shelfIds(page);
+  expect(await page.evaluate(async () => (await window.localrank!.stats()).startup.bundleFrom)).toBe('files');
+  // Stored behind the first answers: the decoded snapshot, which the next visit starts from.
+  const snapshotKey = await page.evaluate(() => new URL('bundles/online-retail/manifest.json?localrank=snapshot', document.baseURI).href);
+  await expect.poll(() => page.evaluate(async (key) => (await caches.match(key)) !== undefined, snapshotKey)).toBe(true);
 
   await page.reload();
   await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+  expect(await page.evaluate(async () => (await window.localrank!.stats()).startup.bundleFrom)).toBe('snapshot');
   await expect(page.locator('#status-history')).toHaveText('3');
   const history = await page.evaluate(() => window.localrank!.history());
   expect(history.map((e) => e.itemId)).toEqual(clicked);

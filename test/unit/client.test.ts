@@ -9,7 +9,7 @@ const STATS: Stats = {
   implementation: 'plain JS',
   backendTimings: [],
   calibration: { source: 'measured', complete: true, device: 'test', startMs: 1 },
-  startup: { loadMs: 1, startMs: 2, startedAt: 0, workerStartedAt: 0 },
+  startup: { loadMs: 1, startMs: 2, startedAt: 0, workerStartedAt: 0, bundleFrom: 'files' },
   modelBytes: 0,
   bundleVersion: 'v1',
   itemCount: 1,
@@ -72,14 +72,11 @@ afterEach(() => vi.unstubAllGlobals());
 
 describe('createRecommender (client side of the worker link)', () => {
   it('starts a module worker and sends the resolved options in the ready handshake', async () => {
-    const init = vi.fn((_: unknown, _snapshotFollows: boolean) => ok(STATS));
-    const snapshot = vi.fn();
-    const { recommender, worker } = await started({ init, snapshot });
+    const init = vi.fn((_: unknown) => ok(STATS));
+    const { recommender, worker } = await started({ init });
     expect(worker.url.href).toMatch(/\/worker\/worker\.ts$/);
     expect(worker.options.type).toBe('module');
-    expect(init).toHaveBeenCalledWith({ bundleUrl: 'https://cdn.test/b/manifest.json', backend: 'auto', historyCap: 1000, historyMaxAgeDays: 180, persistHistory: true }, true);
-    // The page follows with the stored snapshot; Node has no Cache API, so with nothing.
-    await vi.waitFor(() => expect(snapshot).toHaveBeenCalledWith(undefined));
+    expect(init).toHaveBeenCalledWith({ bundleUrl: 'https://cdn.test/b/manifest.json', backend: 'auto', historyCap: 1000, historyMaxAgeDays: 180, persistHistory: true });
     recommender.dispose();
   });
 

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { loadBundle, type Fetch } from '../../src/bundle/loader.ts';
 import { MemoryCache, type BundleCache } from '../../src/bundle/cache.ts';
-import { snapshotKeyOf } from '../../src/bundle/snapshot.ts';
 import { RecommenderError } from '../../src/errors.ts';
 import { dequantizeEmbeddings } from '../../src/bundle/codecs.ts';
 import { syntheticBundle, type SyntheticBundle } from '../fixtures/synthetic-bundle.ts';
@@ -206,6 +205,7 @@ describe('loadBundle', () => {
     reads.length = 0;
     const second = await loadBundle(MANIFEST, { fetch: serve(bundle).fetch, cache });
     expect(reads.some((key) => key.includes('sha256='))).toBe(false);
+    expect([first.source, second.source]).toEqual(['files', 'snapshot']);
     expect(second.items).toEqual(first.items);
     for (const part of ['neighbors', 'transitions', 'boughtTogether', 'prototypes'] as const) {
       expect(second[part].k).toBe(first[part].k);
@@ -218,36 +218,6 @@ describe('loadBundle', () => {
     expect([...second.popularity]).toEqual([...first.popularity]);
     const pooled = Float32Array.from({ length: bundle.manifest.embeddings.dim }, (_, i) => Math.sin(i));
     expect([...(await second.tower.predict(pooled))]).toEqual([...(await first.tower.predict(pooled))]);
-  });
-
-  it('takes the snapshot the page read when it comes, reads its own when the page has none or is late', async () => {
-    const bundle = await syntheticBundle();
-    const inner = new MemoryCache();
-    const reads: string[] = [];
-    const cache: BundleCache = { ...inner, get: (k) => (reads.push(k), inner.get(k)), put: (k, b) => inner.put(k, b), retain: (k) => inner.retain(k), clear: () => inner.clear() };
-    await (await loadBundle(MANIFEST, { fetch: serve(bundle).fetch, cache })).persisted;
-    const key = snapshotKeyOf(MANIFEST);
-    const stored = (await inner.get(key))!;
-    expect(stored).toBeDefined();
-    const visit = async (snapshot: Promise<Uint8Array | undefined>) => {
-      reads.length = 0;
-      const loaded = await loadBundle(MANIFEST, { fetch: serve(bundle).fetch, cache, snapshot });
-      return { loaded, snapshotReads: reads.filter((k) => k === key).length, fileReads: reads.filter((k) => k.includes('sha256=')).length };
-    };
-    // In time: the page's bytes are used, the loader reads no snapshot and no file of its own.
-    const given = await visit(Promise.resolve(stored.slice()));
-    expect([given.snapshotReads, given.fileReads]).toEqual([0, 0]);
-    expect(given.loaded.items).toHaveLength(60);
-    // The page found none: the loader looks itself (and finds it).
-    expect(await visit(Promise.resolve(undefined))).toMatchObject({ snapshotReads: 1, fileReads: 0 });
-    // The page never answers: the loader reads its own once the manifest is in, and is not held up.
-    expect(await visit(new Promise(() => undefined))).toMatchObject({ snapshotReads: 1, fileReads: 0 });
-    // Damaged bytes from the page are refused like a damaged stored snapshot: the verified files are read instead.
-    const damaged = stored.slice();
-    damaged[damaged.length - 1]! ^= 1;
-    const refused = await visit(Promise.resolve(damaged));
-    expect(refused.fileReads).toBeGreaterThan(0);
-    expect(refused.loaded.items).toEqual(given.loaded.items);
   });
 
   it('treats a failing cache as a warning, never as an error', async () => {

@@ -56,7 +56,6 @@ class FakeWorker extends EventTarget {
       recentlyViewed: never,
       items: () => answer(() => []),
       forget: () => answer(() => void (stored = [])),
-      snapshot: () => undefined,
     };
     Comlink.expose(api, port2);
     port1.addEventListener('message', (event) => {
