@@ -35,7 +35,9 @@ interface ManifestView {
 
 const $ = <T extends HTMLElement>(selector: string): T => document.querySelector<T>(selector)!;
 const shelf = (id: string): LocalrankShelf => document.getElementById(id) as LocalrankShelf;
-const money = new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'GBP' });
+// Made on first use, after the widget has warmed Intl up (src/widget/shelf.ts: warmUpPriceFormats).
+let money: Intl.NumberFormat | undefined;
+const pounds = (n: number): string => (money ??= new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'GBP' })).format(n);
 const bytes = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`);
 
 let recommender: Recommender;
@@ -78,7 +80,7 @@ function card(item: ItemMeta): HTMLElement {
   title.textContent = item.title;
   const meta = document.createElement('span');
   meta.className = 'meta';
-  meta.textContent = [item.price === undefined ? '' : money.format(item.price), item.category ?? ''].filter(Boolean).join(' · ');
+  meta.textContent = [item.price === undefined ? '' : pounds(item.price), item.category ?? ''].filter(Boolean).join(' · ');
   button.append(art, title, meta);
   return button;
 }
@@ -98,7 +100,7 @@ function openProduct(item: ItemMeta): void {
   $('#product-title').textContent = item.title;
   $('#product-category').textContent = item.category ?? '';
   paintPlaceholder($('#product .placeholder'), item);
-  $('#product-meta').textContent = item.price === undefined ? '' : money.format(item.price);
+  $('#product-meta').textContent = item.price === undefined ? '' : pounds(item.price);
   shelf('similar').setAttribute('item', item.id);
   shelf('together').setAttribute('item', item.id);
 }

@@ -4,7 +4,7 @@
  *   import 'localrank/widget';            // or src/widget/index.ts
  *   <localrank-shelf bundle="/bundles/shop/" placement="trending"></localrank-shelf>
  */
-import { LocalrankShelf } from './shelf.ts';
+import { LocalrankShelf, warmUpPriceFormats } from './shelf.ts';
 
 export { LocalrankShelf, PLACEMENTS, type Placement, type ShelfErrorDetail, type ShelfItemDetail, type ShelfRenderDetail, type ShelfState } from './shelf.ts';
 export { sharedRecommender, disposeSharedRecommenders, type HistoryChangedDetail, type SharedRecommenderOptions } from './registry.ts';
@@ -16,6 +16,7 @@ export function defineShelf(tag = SHELF_TAG): void {
   if (typeof customElements === 'undefined' || customElements.get(tag)) return;
   // A second name needs its own subclass: a constructor can be registered once.
   customElements.define(tag, tag === SHELF_TAG ? LocalrankShelf : class extends LocalrankShelf {});
+  warmUpPriceFormats();
 }
 
 defineShelf();
