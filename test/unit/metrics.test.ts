@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { coverage, meanMetrics, metricsAtRank } from '../../src/eval/metrics.ts';
 import { rankOf, rowMask, topK } from '../../src/rank/topk.ts';
+import { mulberry32 } from '../../src/train/random.ts';
 
 describe('metrics', () => {
   it('match hand-computed values', () => {
@@ -34,6 +35,19 @@ describe('top-k and rank', () => {
 
   it('never returns excluded rows', () => {
     expect(topK(scores, 2, rowMask(5, [1]))).toEqual([3, 2]);
+  });
+
+  it('equals sorting every row (ties to the lower row, NaN never, excluded rows never), whatever k', () => {
+    const random = mulberry32(11);
+    for (let trial = 0; trial < 200; trial++) {
+      const n = Math.floor(random() * 300);
+      const values = [0, 0.5, 1, -1, -Infinity, Infinity, NaN];
+      const scores = Float32Array.from({ length: n }, () => (random() < 0.5 ? values[Math.floor(random() * values.length)]! : random()));
+      const exclude = random() < 0.5 ? rowMask(n, Array.from({ length: Math.floor(random() * n) }, () => Math.floor(random() * n))) : undefined;
+      const k = Math.floor(random() * 30);
+      const sorted = [...scores.keys()].filter((i) => !Number.isNaN(scores[i]) && !exclude?.[i]).sort((a, b) => (scores[a]! === scores[b]! ? a - b : scores[b]! - scores[a]!));
+      expect(topK(scores, k, exclude)).toEqual(sorted.slice(0, k));
+    }
   });
 
   it('agrees with the position in topK', () => {
