@@ -77,7 +77,11 @@ class WorkerRecommender implements Recommender {
   private readonly pending = new Set<(error: RecommenderError) => void>();
   /** Set once the worker failed for good or was disposed: every later call rejects with it. */
   private failure: RecommenderError | undefined;
-  private readonly signal = new HistorySignal();
+  /**
+   * A change made elsewhere reaches the worker before the listeners hear of it, so that the calls they make in
+   * answer read the new history (the worker's store also hears of it, but not necessarily first).
+   */
+  private readonly signal = new HistorySignal(() => void this.remote.historyChanged().catch(() => undefined));
   /** True once the first handshake succeeded: from then on a dead worker is restarted rather than reported. */
   private started = false;
   /** Settles when a replacement worker has answered its handshake (or failed for good). */

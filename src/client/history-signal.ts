@@ -30,6 +30,9 @@ export class HistorySignal {
   private readonly id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
   private closed = false;
 
+  /** `onRemote` runs before the listeners hear of a change made elsewhere (the worker drops its cached history). */
+  constructor(private readonly onRemote: () => void = () => {}) {}
+
   subscribe(listener: HistoryListener): () => void {
     if (this.closed) return () => {};
     this.listeners.add(listener);
@@ -62,6 +65,7 @@ export class HistorySignal {
     channel.addEventListener('message', (e: MessageEvent<Message>) => {
       const m = e.data;
       if (!m || m.source === this.id || (m.reason !== 'track' && m.reason !== 'forget')) return;
+      this.onRemote();
       this.emit({ reason: m.reason, ...(m.event && { event: m.event }), remote: true });
     });
     // Node (unit tests) keeps a process alive for an open channel; a browser has no unref.

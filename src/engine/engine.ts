@@ -230,6 +230,11 @@ export class Engine {
   }
 
   /** Erases what this device keeps: the history and the cached bundle files (the loaded bundle stays usable). */
+  /** Another tab or recommender changed the shared history. */
+  historyChanged(): void {
+    this.historyStore.refresh();
+  }
+
   async forget(): Promise<void> {
     // Storage still being written for the next visit (the bundle's files, the backend measurement) is finished or
     // stopped first, so that nothing reappears in the cache after it was cleared.

@@ -21,6 +21,8 @@ export interface HistoryStore {
   count(): Promise<number>;
   /** Erases every event; the IndexedDB store deletes its database. */
   clear(): Promise<void>;
+  /** Another tab (or another recommender of this page) changed the history: read it again next time. */
+  refresh(): void;
   close(): void;
 }
 
@@ -29,6 +31,8 @@ export const DEFAULT_HISTORY_MAX_AGE_DAYS = 180;
 /** Opening IndexedDB takes milliseconds; longer means an upgrade or a deletion is waiting on another tab. */
 const DEFAULT_OPEN_TIMEOUT_MS = 5000;
 const HISTORY_DB_NAME = 'localrank-history';
+/** Where a store says that it wrote, so that the stores of other tabs and workers drop what they cached. */
+const CHANGES_CHANNEL = 'localrank-history-store';
 const DAY_MS = 86_400_000;
 
 export interface HistoryOptions {
@@ -95,12 +99,38 @@ class IndexedDbHistory {
   /** A deletion requested by clear() that is still waiting on another tab. */
   private deleting = false;
   private warnedDamaged = false;
+  /**
+   * The events as last read (about a millisecond per read saved on every recommendation), dropped at every change:
+   * this store's writes, and those of other tabs and workers, which say so on CHANGES_CHANNEL. Nothing is cached
+   * where BroadcastChannel is missing.
+   */
+  private cached: HistoryEvent[] | undefined;
+  /** Counts changes: a read that a change overlapped is not cached. */
+  private changes = 0;
+  private readonly channel: BroadcastChannel | undefined;
 
   private constructor(
     readonly name: string,
     private readonly limits: Limits,
     private readonly warn: (message: string) => void,
-  ) {}
+  ) {
+    if (typeof BroadcastChannel === 'undefined') return;
+    this.channel = new BroadcastChannel(CHANGES_CHANNEL);
+    this.channel.addEventListener('message', () => this.refresh());
+    // Node (unit tests) keeps a process alive for an open channel; a browser has no unref.
+    (this.channel as BroadcastChannel & { unref?: () => void }).unref?.();
+  }
+
+  refresh(): void {
+    this.changes++;
+    this.cached = undefined;
+  }
+
+  /** After a write (or a failed one): drop the cache here and in every other store of this origin. */
+  private wrote(): void {
+    this.refresh();
+    this.channel?.postMessage('changed');
+  }
 
   static async open(name: string, limits: Limits, warn: (message: string) => void): Promise<IndexedDbHistory> {
     const history = new IndexedDbHistory(name, limits, warn);
@@ -160,26 +190,34 @@ class IndexedDbHistory {
   async add(event: HistoryEvent): Promise<void> {
     const db = await this.db();
     const cutoff = this.limits.now() - this.limits.maxAgeMs;
-    // Only this transaction's own requests are awaited: a foreign await would let it auto-commit.
-    const tx = db.transaction('events', 'readwrite');
-    if (event.ts >= cutoff) await tx.store.add({ itemId: event.itemId, type: event.type, ts: event.ts });
-    for (let cursor = await tx.store.index('ts').openCursor(IDBKeyRange.upperBound(cutoff, true)); cursor; cursor = await cursor.continue()) await cursor.delete();
-    let excess = (await tx.store.count()) - this.limits.cap;
-    for (let cursor = excess > 0 ? await tx.store.index('ts').openCursor() : null; cursor && excess > 0; excess--) {
-      await cursor.delete();
-      cursor = await cursor.continue();
+    try {
+      // Only this transaction's own requests are awaited: a foreign await would let it auto-commit.
+      const tx = db.transaction('events', 'readwrite');
+      if (event.ts >= cutoff) await tx.store.add({ itemId: event.itemId, type: event.type, ts: event.ts });
+      for (let cursor = await tx.store.index('ts').openCursor(IDBKeyRange.upperBound(cutoff, true)); cursor; cursor = await cursor.continue()) await cursor.delete();
+      let excess = (await tx.store.count()) - this.limits.cap;
+      for (let cursor = excess > 0 ? await tx.store.index('ts').openCursor() : null; cursor && excess > 0; excess--) {
+        await cursor.delete();
+        cursor = await cursor.continue();
+      }
+      await tx.done;
+    } finally {
+      this.wrote();
     }
-    await tx.done;
   }
 
   async list(): Promise<HistoryEvent[]> {
+    const cutoff = this.limits.now() - this.limits.maxAgeMs;
+    if (this.cached) return this.cached.flatMap((e) => (e.ts >= cutoff ? [{ ...e }] : []));
+    const changes = this.changes;
     if (!(await this.exists())) return [];
-    const stored: unknown[] = await (await this.db()).getAllFromIndex('events', 'ts', IDBKeyRange.lowerBound(this.limits.now() - this.limits.maxAgeMs));
+    const stored: unknown[] = await (await this.db()).getAllFromIndex('events', 'ts', IDBKeyRange.lowerBound(cutoff));
     const events = stored.flatMap((record) => (isEvent(record) ? [{ itemId: record.itemId, type: record.type, ts: record.ts }] : []));
     if (events.length < stored.length && !this.warnedDamaged) {
       this.warnedDamaged = true;
       this.warn(`${stored.length - events.length} damaged history record(s) skipped`);
     }
+    if (this.channel && changes === this.changes) this.cached = events.map((e) => ({ ...e }));
     return events;
   }
 
@@ -195,6 +233,7 @@ class IndexedDbHistory {
     } catch (error) {
       failure = error;
     }
+    this.wrote();
     this.disconnect();
     this.deleted = true;
     this.deleting = true;
@@ -204,6 +243,7 @@ class IndexedDbHistory {
 
   close(): void {
     this.disconnect();
+    this.channel?.close();
   }
 }
 
@@ -253,6 +293,10 @@ class FallbackHistory implements HistoryStore {
       // browser lets us.
       await deleteDatabase(this.dbName, this.limits.waitMs).catch(() => {});
     }
+  }
+
+  refresh(): void {
+    this.database?.refresh();
   }
 
   close(): void {
@@ -312,6 +356,8 @@ export class MemoryHistory implements HistoryStore {
   async clear(): Promise<void> {
     this.events = [];
   }
+  refresh(): void {} // nothing cached: the events are here
+
   close(): void {}
 
   private expire(): void {

@@ -21,5 +21,7 @@ export interface WorkerApi {
   items(): Promise<Reply<ItemMeta[]>>;
   history(): Promise<Reply<HistoryEvent[]>>;
   forget(): Promise<Reply<void>>;
+  /** The history changed elsewhere (another tab or recommender): read it again (src/history/store.ts). */
+  historyChanged(): Promise<Reply<void>>;
   stats(): Promise<Reply<Stats>>;
 }

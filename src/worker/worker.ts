@@ -27,6 +27,7 @@ const api: WorkerApi = {
   items: () => withEngine((e) => e.items()),
   history: () => withEngine((e) => e.history()),
   forget: () => withEngine((e) => e.forget()),
+  historyChanged: () => withEngine((e) => e.historyChanged()),
   stats: () => withEngine((e) => e.stats()),
 };
 

@@ -3,6 +3,7 @@ import * as Comlink from 'comlink';
 import { createRecommender, RecommenderError } from '../../src/index.ts';
 import type { Reply, WorkerApi } from '../../src/worker/protocol.ts';
 import type { Stats } from '../../src/engine/types.ts';
+import { HISTORY_CHANNEL } from '../../src/client/history-signal.ts';
 
 const STATS: Stats = {
   backend: 'cpu',
@@ -77,6 +78,21 @@ describe('createRecommender (client side of the worker link)', () => {
     expect(worker.url.href).toMatch(/\/worker\/worker\.ts$/);
     expect(worker.options.type).toBe('module');
     expect(init).toHaveBeenCalledWith({ bundleUrl: 'https://cdn.test/b/manifest.json', backend: 'auto', historyCap: 1000, historyMaxAgeDays: 180, persistHistory: true });
+    recommender.dispose();
+  });
+
+  it('tells the worker of a history change made elsewhere before the listeners, so their calls read it', async () => {
+    const { recommender, worker } = await started({ historyChanged: () => ok(undefined), recommend: () => ok({ items: [], basis: 'popularity' as const, backend: 'cpu' as const, latencyMs: 1 }) });
+    const heard: boolean[] = [];
+    recommender.onHistoryChange((change) => {
+      heard.push(change.remote);
+      void recommender.recommend();
+    });
+    const anotherTab = new BroadcastChannel(HISTORY_CHANNEL);
+    anotherTab.postMessage({ source: 'another tab', reason: 'track' });
+    await vi.waitFor(() => expect(worker.calls.filter((c) => c !== 'init')).toEqual(['historyChanged', 'recommend']));
+    expect(heard).toEqual([true]);
+    anotherTab.close();
     recommender.dispose();
   });
 

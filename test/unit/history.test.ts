@@ -1,6 +1,6 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { deleteDB } from 'idb';
+import { deleteDB, openDB } from 'idb';
 import { openHistory, MemoryHistory, type HistoryStore } from '../../src/history/store.ts';
 import { validateEvent, MAX_CLOCK_SKEW_MS, type HistoryEvent } from '../../src/history/event.ts';
 import { RecommenderError } from '../../src/errors.ts';
@@ -54,6 +54,39 @@ describe('IndexedDB history', () => {
     expect(await second.store.list()).toEqual([]);
     second.store.close();
     await deleteDB(name);
+  });
+
+  it('reads the database once until something changes it: here, in another store of the same database, or by age', async () => {
+    let now = 10_000;
+    const name = `history-test-${++dbCount}`;
+    const tab = (): Promise<HistoryStore> => openHistory({ dbName: name, maxAgeDays: 1 / 86_400, now: () => now }, () => {}); // events live 1 s
+    const [here, there] = [await tab(), await tab()];
+    opened.push(here, there);
+    await here.add(event('a', 9_500));
+    expect((await here.list()).map((e) => e.itemId)).toEqual(['a']);
+    // Behind the stores' back (nothing announces it): the cached list is what a store answers.
+    const raw = await openDB(name);
+    await raw.clear('events');
+    raw.close();
+    expect((await here.list()).map((e) => e.itemId)).toEqual(['a']);
+    // Its own write: read again.
+    await here.add(event('b', 9_600));
+    expect((await here.list()).map((e) => e.itemId)).toEqual(['b']);
+    // Another store's write (another tab or worker) is announced: read again once the message is in.
+    await there.add(event('c', 9_700));
+    await vi.waitFor(async () => expect((await here.list()).map((e) => e.itemId)).toEqual(['b', 'c']));
+    // A list handed out is a copy: changing it changes nothing stored or cached.
+    (await here.list())[0]!.itemId = 'changed';
+    expect((await here.list()).map((e) => e.itemId)).toEqual(['b', 'c']);
+    // Events age out of the cached list as they do out of the database.
+    now = 10_650;
+    expect((await here.list()).map((e) => e.itemId)).toEqual(['c']);
+    // refresh() (what the page asks for when it hears of a change first) reads again.
+    const again = await openDB(name);
+    await again.clear('events');
+    again.close();
+    here.refresh();
+    expect(await here.list()).toEqual([]);
   });
 
   it('stores only the event fields', async () => {

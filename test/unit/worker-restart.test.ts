@@ -56,6 +56,7 @@ class FakeWorker extends EventTarget {
       recentlyViewed: never,
       items: () => answer(() => []),
       forget: () => answer(() => void (stored = [])),
+      historyChanged: () => answer(() => undefined),
     };
     Comlink.expose(api, port2);
     port1.addEventListener('message', (event) => {
