@@ -227,6 +227,7 @@ async function verified(backend: Backend, input: LazyScoringInput): Promise<Scor
   }
 }
 
+/** The input with its probe computed (once: the engine memoises it). */
 async function probed(input: LazyScoringInput): Promise<ScoringInput> {
   return { embeddings: input.embeddings, probe: await input.probe() };
 }

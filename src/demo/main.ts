@@ -311,7 +311,7 @@ function renderEvidence(): void {
   $('#fact-size').textContent = `${bytes(total)} in ${Object.keys(manifest.files).length + 1} files`;
   const scorers = manifest.evaluation?.scorers;
   if (scorers) {
-    const names = [...SCORERS, 'fusion'].filter((n) => scorers[n]);
+    const names = evaluated(scorers);
     const best = names.reduce((x, y) => (scorers[y]!.ndcg10 > scorers[x]!.ndcg10 ? y : x));
     $('#quality-summary').textContent =
       `${(manifest.evaluation?.users ?? 0).toLocaleString('en-GB')} held-out customers. ` +
@@ -320,15 +320,18 @@ function renderEvidence(): void {
   }
 }
 
+/** The scorers (and the fusion) that the bundle's evaluation scored, in the fusion's order. */
+const evaluated = (scorers: Record<string, unknown>): string[] => [...SCORERS, 'fusion'].filter((n) => scorers[n]);
+
 /** The charts: chart.js is most of this page's script, and drawing them takes a long task, so they come last. */
 async function drawCharts(): Promise<void> {
   const { latencyChart, qualityChart } = await import('./charts.ts');
   const scorers = manifest.evaluation?.scorers;
   if (scorers) {
-    const names = [...SCORERS, 'fusion'].filter((n) => scorers[n]);
+    const names = evaluated(scorers);
     qualityChart($<HTMLCanvasElement>('#quality-chart'), names, names.map((n) => scorers[n]!.hr10), names.map((n) => scorers[n]!.ndcg10));
   }
-  // A task of its own: the two charts' first layouts together would make one long task.
+  // Each chart in a task of its own, so that their first layouts do not add up to one long task.
   await new Promise((resolve) => setTimeout(resolve));
   latency = latencyChart($<HTMLCanvasElement>('#latency-chart'), (text) => ($('#latency-summary').textContent = text));
   for (const [method, ms] of earlyLatencies.splice(0)) latency.add(method, ms);

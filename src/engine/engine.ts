@@ -229,12 +229,12 @@ export class Engine {
     return this.historyStore.list();
   }
 
-  /** Erases what this device keeps: the history and the cached bundle files (the loaded bundle stays usable). */
   /** Another tab or recommender changed the shared history. */
   historyChanged(): void {
     this.historyStore.refresh();
   }
 
+  /** Erases what this device keeps: the history and the cached bundle files (the loaded bundle stays usable). */
   async forget(): Promise<void> {
     // Storage still being written for the next visit (the bundle's files, the backend measurement) is finished or
     // stopped first, so that nothing reappears in the cache after it was cleared.

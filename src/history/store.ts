@@ -356,7 +356,7 @@ export class MemoryHistory implements HistoryStore {
   async clear(): Promise<void> {
     this.events = [];
   }
-  refresh(): void {} // nothing cached: the events are here
+  refresh(): void {} // nothing is cached: the events are here
 
   close(): void {}
 
