@@ -618,7 +618,7 @@ declare global {
 const priceFormats = new Map<string, Intl.NumberFormat>();
 
 /**
- * A page's first Intl number formatter loads the locale data: 30–50 ms here, later ones 0.02–0.08 ms (and 0.3–1.5 ms
+ * A page's first Intl number formatter loads the locale data: 31–54 ms here, later ones 0.02–0.08 ms (and 0.3–1.5 ms
  * for another locale's first). Done in a task of its own while the recommender starts, so that the first shelf's
  * rendering does not pay it.
  */
