@@ -28,6 +28,8 @@ const POPULARITY_ONLY: FusionWeights = { itemKnn: 0, sequential: 0, userKnn: 0, 
 const PROBE_ROWS = 10;
 /** The GPU backends are measured once the recommender has been idle this long (their start-up blocks the worker). */
 const DEFAULT_CALIBRATION_IDLE_MS = 1000;
+/** Storage for the next visit starts once the recommender has answered and been idle this long (LoadedBundle.persist). */
+const PERSIST_IDLE_MS = 100;
 
 export interface EngineDependencies {
   fetch?: Fetch;
@@ -52,6 +54,11 @@ export class Engine {
   private popularity: FixedScores | undefined;
   /** Settles when the background measurements are done (or failed, with a warning). */
   readonly calibrated: Promise<void>;
+  /** Settles when what the next visit needs is stored, or was not because the history was forgotten first. */
+  readonly persisted: Promise<void>;
+  /** The storage for the next visit, once started. */
+  private persisting: Promise<unknown> | undefined;
+  private forgotten = false;
 
   private constructor(
     private readonly bundle: LoadedBundle,
@@ -64,6 +71,12 @@ export class Engine {
     idleMs: number,
     warn: (message: string) => void,
   ) {
+    this.persisted = this.idle(PERSIST_IDLE_MS)
+      .then(() => (this.disposed || this.forgotten ? undefined : (this.persisting = bundle.persist())))
+      .then(
+        () => undefined,
+        (error: unknown) => warn(`the bundle could not be stored for the next visit: ${error instanceof Error ? error.message : String(error)}`),
+      );
     this.calibrated = calibration
       .finish(
         () => this.idle(idleMs),
@@ -239,7 +252,8 @@ export class Engine {
     // Storage still being written for the next visit (the bundle's files, the backend measurement) is finished or
     // stopped first, so that nothing reappears in the cache after it was cleared.
     this.calibration.stopSaving();
-    await this.bundle.persisted.catch(() => undefined);
+    this.forgotten = true; // storage not started yet will not start
+    await this.persisting?.catch(() => undefined);
     await this.historyStore.clear();
     await this.cache.clear();
   }

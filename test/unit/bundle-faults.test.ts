@@ -173,7 +173,7 @@ describe('bundle faults', () => {
       // A returning shopper: the previous bundle loaded completely once, so it serves, whole.
       const cache = new MemoryCache();
       const first = await loadBundle(MANIFEST, { fetch: fetcher(site(previous)), cache });
-      await first.persisted;
+      await first.persist();
       const warnings: string[] = [];
       const loaded = await loadBundle(MANIFEST, { fetch: fetcher(broken), cache, onWarning: (w) => warnings.push(w) });
       expectWhole(loaded, previous);
@@ -190,7 +190,7 @@ describe('bundle faults', () => {
     const previous = await syntheticBundle({ seed: 1 });
     const next = await syntheticBundle({ seed: 2 });
     const cache = new MemoryCache();
-    await (await loadBundle(MANIFEST, { fetch: fetcher(site(previous)), cache })).persisted;
+    await (await loadBundle(MANIFEST, { fetch: fetcher(site(previous)), cache })).persist();
     // Every file of the new version is unavailable but one: the previous version's files are all in the cache.
     const partial = site(next);
     for (const [part, file] of Object.entries(next.manifest.files)) if (part !== 'items') partial.files.set(file.name, 503);
@@ -208,7 +208,7 @@ describe('bundle faults', () => {
     const previous = await syntheticBundle({ seed: 1 });
     const next = await syntheticBundle({ seed: 2 });
     const cache = new MemoryCache();
-    await (await loadBundle(MANIFEST, { fetch: fetcher(site(previous)), cache })).persisted;
+    await (await loadBundle(MANIFEST, { fetch: fetcher(site(previous)), cache })).persist();
     // The cached copy of a previous file is damaged and the CDN no longer has the previous version.
     const key = `${BASE}${previous.manifest.files.embeddings.name}?sha256=${previous.manifest.files.embeddings.sha256}`;
     expect(await cache.get(key)).toBeDefined();

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { Engine, type EngineDependencies } from '../../src/engine/engine.ts';
-import { MemoryCache } from '../../src/bundle/cache.ts';
+import { MemoryCache, type BundleCache } from '../../src/bundle/cache.ts';
 import { MemoryHistory } from '../../src/history/store.ts';
 import { RecommenderError } from '../../src/errors.ts';
 import { dotScores, itemKnnScores, userKnnScores, poolHistory } from '../../src/model/scorers.ts';
@@ -246,10 +246,32 @@ describe('Engine', () => {
     const cache = new MemoryCache();
     const engine = await start(await syntheticBundle(), 'cpu', { cache });
     await engine.track({ itemId: 'item-00001', type: 'view', ts: Date.now() });
+    await engine.persisted; // stored once the recommender has been idle a moment
     expect(await cache.get('https://cdn.test/b/manifest.json?localrank=last-good')).toBeDefined();
     await engine.forget();
     expect(await engine.history()).toEqual([]);
     expect(await cache.get('https://cdn.test/b/manifest.json?localrank=last-good')).toBeUndefined();
     expect((await engine.recommend()).basis).toBe('popularity');
+  });
+
+  it('stores what the next visit needs only once it has answered, and not at all when forget() comes first', async () => {
+    const bundle = await syntheticBundle();
+    const recorded = (): { cache: BundleCache; files: () => string[] } => {
+      const inner = new MemoryCache();
+      const writes: string[] = [];
+      const cache: BundleCache = { get: (k) => inner.get(k), put: (k, b) => (writes.push(k), inner.put(k, b)), retain: (k) => inner.retain(k), clear: () => inner.clear() };
+      return { cache, files: () => writes.filter((k) => k.includes('sha256=')) };
+    };
+    const first = recorded();
+    const engine = await start(bundle, 'cpu', { cache: first.cache });
+    await engine.recommend();
+    expect(first.files()).toEqual([]);
+    await engine.persisted;
+    expect(first.files()).toHaveLength(9);
+    const second = recorded();
+    const forgetful = await start(bundle, 'cpu', { cache: second.cache });
+    await forgetful.forget();
+    await forgetful.persisted;
+    expect(second.files()).toEqual([]);
   });
 });
