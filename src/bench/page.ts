@@ -2,7 +2,9 @@
  * The speed benchmark's page (bench.html), driven by test/bench/speed.ts through Playwright. It does what a shop
  * page does, nothing else: `?bundle=URL&backend=B` creates the recommender as the page loads and asks for a first
  * recommendation; `window.bench` then runs timed calls and the references. Main-thread long tasks are recorded
- * from navigation on.
+ * from navigation on. Two control pages, with no recommender, show which long tasks a page has anyway:
+ * `?empty-worker` starts an empty module worker as the page script runs, `?no-worker` starts nothing; `&hold=MS`
+ * keeps either open until MS after navigation before it says it is done.
  */
 import { createRecommender, type Backend, type EventType, type Recommender, type Stats } from '../index.ts';
 
@@ -60,6 +62,8 @@ export interface EmptyWorkerStart {
 }
 
 interface Bench {
+  /** When this page's script began to run, ms since navigation start. */
+  scriptStartMs: number;
   emptyWorker?: EmptyWorkerStart;
   longTasks: LongTask[];
   longFrames: LongFrame[];
@@ -86,6 +90,7 @@ export const DONE = 'localrank-bench: first recommendation';
 const TYPES: EventType[] = ['view', 'click', 'view', 'cart', 'click', 'purchase'];
 
 const bench: Bench = {
+  scriptStartMs,
   longTasks: [],
   longFrames: [],
   attributedLongTasks() {
@@ -154,13 +159,16 @@ new PerformanceObserver((list) => {
 
 const params = new URLSearchParams(location.search);
 const bundleUrl = params.get('bundle');
+const held = (): void => void setTimeout(() => console.log(DONE), Number(params.get('hold') ?? 0) - performance.now());
 if (params.has('empty-worker')) {
   const worker = new Worker(new URL('./empty-worker.ts', import.meta.url), { type: 'module', name: 'localrank-bench-empty' });
   worker.onmessage = (event: MessageEvent<number>) => {
     bench.emptyWorker = { scriptStartMs, firstLineMs: event.data - performance.timeOrigin };
     worker.terminate();
-    console.log(DONE);
+    held();
   };
+} else if (params.has('no-worker')) {
+  held();
 } else if (bundleUrl) {
   const backend = (params.get('backend') ?? 'auto') as Backend | 'auto';
   const createStarted = performance.now();

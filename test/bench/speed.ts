@@ -15,7 +15,10 @@
  *   buffers, after a GC, read over the DevTools protocol), and which bundle files the second visit downloaded;
  * - the references, in a worker of their own: the floor (reading the stored item matrix once) and a naive
  *   implementation (float32 matMul + tf.topk on tfjs's default backend);
- * - a reference for the start-up steps: when an empty module worker, started the same way, runs its first line;
+ * - control pages, alternated: one that starts an empty module worker as createRecommender() starts the
+ *   recommender's (when it runs its first line: a reference for the start-up steps) and one that starts nothing;
+ *   their long tasks from the page script to 1 s after navigation show which long tasks a page has without the
+ *   recommender;
  * - bytes per item of every bundle file, raw, gzip -9 and brotli -q 11 (node:zlib);
  * - the demo page itself (index.html): time to its first shelf, first and second visit, and its long tasks.
  *
@@ -144,10 +147,11 @@ async function main(): Promise<void> {
   const server = await serve();
   const browser = await chromium.launch({ executablePath: config.use?.launchOptions?.executablePath, args: config.use?.launchOptions?.args });
   const results: object[] = [];
-  let emptyWorker: Awaited<ReturnType<typeof runEmptyWorker>> | undefined;
+  let controls: Controls | undefined;
   try {
-    emptyWorker = await runEmptyWorker(browser);
-    log(`an empty module worker runs its first line ${emptyWorker.median.firstLineMs.toFixed(0)} ms after navigation, ${(emptyWorker.median.firstLineMs - emptyWorker.median.scriptStartMs).toFixed(0)} ms after the page script (median of ${WARM_VISITS})`);
+    controls = await runControls(browser);
+    const { median: empty } = controls.emptyWorker;
+    log(`an empty module worker runs its first line ${empty.firstLineMs.toFixed(0)} ms after navigation, ${(empty.firstLineMs - empty.scriptStartMs).toFixed(0)} ms after the page script (median of ${CONTROL_VISITS})`);
     for (const catalog of catalogs) {
       log(`\n## ${catalog.name}: ${catalog.manifest.counts.items.toLocaleString('en')} items`);
       const bytes = await bundleBytes(catalog);
@@ -167,7 +171,7 @@ async function main(): Promise<void> {
     await browser.close();
     stop(server);
   }
-  const report = { date: new Date().toISOString(), machine: machine(), runs: RUNS, warmVisits: WARM_VISITS, historyEvents: HISTORY, k: K, emptyWorker, catalogs: results };
+  const report = { date: new Date().toISOString(), machine: machine(), runs: RUNS, warmVisits: WARM_VISITS, historyEvents: HISTORY, k: K, controls, catalogs: results };
   printTables(report);
   if (args.out) {
     writeFileSync(args.out, JSON.stringify(report, null, 2) + '\n');
@@ -381,25 +385,50 @@ function summarizeReferences(r: References): object {
   };
 }
 
+/** Loads of each control page, and how long each stays open (ms since navigation: the cold-start target). */
+const CONTROL_VISITS = 20;
+const CONTROL_HOLD_MS = 1000;
+
+interface Controls {
+  emptyWorker: { visits: EmptyWorkerStart[]; median: EmptyWorkerStart; longTasks: LongTask[][] };
+  noWorker: { longTasks: LongTask[][] };
+}
+
 /**
- * The floor under "worker starts": bench.html?empty-worker starts an empty module worker as its script runs, as
- * createRecommender() starts the recommender's. A first visit, then `--warm-visits` later ones (script cached).
+ * The control pages (src/bench/page.ts), alternated so that both see the same load on the machine, after a first
+ * visit of each (scripts not cached yet) that is not counted. bench.html?empty-worker starts an empty module worker
+ * as its script runs, as createRecommender() starts the recommender's: when it runs its first line is the floor
+ * under "worker starts". Long tasks are kept as for the recommender's visits: from the page script on.
  */
-async function runEmptyWorker(browser: Browser): Promise<{ visits: EmptyWorkerStart[]; median: EmptyWorkerStart }> {
+async function runControls(browser: Browser): Promise<Controls> {
   const context = await browser.newContext();
-  try {
-    const visits: EmptyWorkerStart[] = [];
-    for (let i = 0; i <= WARM_VISITS; i++) {
-      const page = await context.newPage();
+  const load = async (control: 'empty-worker' | 'no-worker'): Promise<{ start?: EmptyWorkerStart; longTasks: LongTask[] }> => {
+    const page = await context.newPage();
+    try {
       const done = page.waitForEvent('console', { predicate: (message) => message.text() === DONE, timeout: 120_000 });
-      await page.goto(`${ORIGIN}/bench.html?empty-worker`);
+      await page.goto(`${ORIGIN}/bench.html?${control}&hold=${CONTROL_HOLD_MS}`);
       await done;
-      const start = await page.evaluate(() => window.bench.emptyWorker!);
+      return await page.evaluate((hold) => {
+        const { bench } = window;
+        return { start: bench.emptyWorker, longTasks: bench.attributedLongTasks().filter((t) => t.startTime + t.duration > bench.scriptStartMs && t.startTime < hold) };
+      }, CONTROL_HOLD_MS);
+    } finally {
       await page.close();
-      if (i > 0) visits.push(start);
     }
-    const byFirstLine = [...visits].sort((a, b) => a.firstLineMs - b.firstLineMs);
-    return { visits, median: byFirstLine[byFirstLine.length >> 1]! };
+  };
+  try {
+    const controls: Controls = { emptyWorker: { visits: [], median: { scriptStartMs: NaN, firstLineMs: NaN }, longTasks: [] }, noWorker: { longTasks: [] } };
+    for (let i = 0; i <= CONTROL_VISITS; i++) {
+      const empty = await load('empty-worker');
+      const none = await load('no-worker');
+      if (i === 0) continue;
+      controls.emptyWorker.visits.push(empty.start!);
+      controls.emptyWorker.longTasks.push(empty.longTasks);
+      controls.noWorker.longTasks.push(none.longTasks);
+    }
+    const byFirstLine = [...controls.emptyWorker.visits].sort((a, b) => a.firstLineMs - b.firstLineMs);
+    controls.emptyWorker.median = byFirstLine[byFirstLine.length >> 1]!;
+    return controls;
   } finally {
     await context.close();
   }
@@ -523,7 +552,7 @@ function kernelMs(run: BackendRun | undefined): number | undefined {
   return run?.backendTimings?.find((t) => t.backend === run.backend && t.status === 'ok')?.medianMs;
 }
 
-function printTables(report: { catalogs: object[]; emptyWorker?: { median: EmptyWorkerStart } }): void {
+function printTables(report: { catalogs: object[]; controls?: Controls }): void {
   const catalogs = report.catalogs as ReportCatalog[];
   const tasks = (list: Visit['longTasks'] | undefined): string => (list && list.length ? `${list.length} (max ${f(Math.max(...list.map((t) => t.duration)), 0)})` : '0');
   const warmTasks = (b: BackendRun): Visit['longTasks'] => (b.warmVisits ?? []).flatMap((v) => v.longTasks);
@@ -582,7 +611,7 @@ function printTables(report: { catalogs: object[]; emptyWorker?: { median: Empty
       }),
     ),
   );
-  const empty = report.emptyWorker?.median;
+  const empty = report.controls?.emptyWorker.median;
   if (empty) {
     log(`\nFor comparison with "engine starts": an empty module worker started the same way runs its first line at ${f(empty.firstLineMs, 0)} ms since navigation, ${f(empty.firstLineMs - empty.scriptStartMs, 0)} ms after its page's script (median later visit).`);
   }
@@ -656,8 +685,15 @@ function printTables(report: { catalogs: object[]; emptyWorker?: { median: Empty
   }
   for (const c of catalogs) target(`${c.name}: embeddings + neighbours, brotli`, c.bytes.embeddingsPlusNeighbors.brotli, 100, 'B/item');
   for (const c of catalogs) target(`${c.name}: embeddings + neighbours, gzip`, c.bytes.embeddingsPlusNeighbors.gzip, 100, 'B/item');
-  const longest = Math.max(0, ...catalogs.flatMap((c) => c.backends.flatMap((b) => [...(b.cold?.longTasks ?? []), ...warmTasks(b)].map((t) => t.duration))));
+  const loads = catalogs.flatMap((c) => c.backends.flatMap((b) => [b.cold, ...(b.warmVisits ?? [])].flatMap((v) => (v ? [v.longTasks] : []))));
+  const longest = Math.max(0, ...loads.flat().map((t) => t.duration));
   target('longest main-thread task, load to first recommendation (all runs)', longest, 50, 'ms');
+  // The same count on pages without the recommender: what a page load has anyway on this machine.
+  const share = (list: LongTask[][]): string => `${list.filter((l) => l.length > 0).length} of ${list.length} (max ${f(Math.max(0, ...list.flat().map((t) => t.duration)), 0)} ms)`;
+  if (report.controls) {
+    const { emptyWorker, noWorker } = report.controls;
+    rows.push(['page loads with a long task: recommender (load to first rec.) / control pages (to 1 s): empty module worker / nothing started', `${share(loads)} / ${share(emptyWorker.longTasks)} / ${share(noWorker.longTasks)}`, '—', 'for comparison']);
+  }
   const secondVisits = catalogs.flatMap((c) => c.backends.flatMap((b) => (b.warmVisits ?? []).map((v) => v.bundleRequests.filter((r) => r !== 'manifest.json').length)));
   rows.push(['second visit downloads only manifest.json', `${secondVisits.filter((n) => n === 0).length} of ${secondVisits.length} visits`, 'all', secondVisits.every((n) => n === 0) ? 'met' : 'missed']);
   log(table(['target', 'measured', 'target', ''], rows));
