@@ -81,6 +81,18 @@ describe('createRecommender (client side of the worker link)', () => {
     recommender.dispose();
   });
 
+  it('starts the worker in a task of its own, not in the task of the script that called it', async () => {
+    FakeWorker.api = { init: () => ok(STATS) };
+    FakeWorker.last = undefined;
+    vi.stubGlobal('Worker', FakeWorker);
+    const creating = createRecommender({ bundleUrl: 'https://cdn.test/b/manifest.json' });
+    for (let i = 0; i < 20; i++) await Promise.resolve(); // the rest of the caller's task: its microtasks
+    expect(FakeWorker.last).toBeUndefined();
+    const recommender = await creating;
+    expect(FakeWorker.last).toBeDefined();
+    recommender.dispose();
+  });
+
   it('tells the worker of a history change made elsewhere before the listeners, so their calls read it', async () => {
     const { recommender, worker } = await started({ historyChanged: () => ok(undefined), recommend: () => ok({ items: [], basis: 'popularity' as const, backend: 'cpu' as const, latencyMs: 1 }) });
     const heard: boolean[] = [];
