@@ -708,8 +708,8 @@ function printTables(report: { catalogs: object[]; controls?: Controls }): void 
     }
   }
   const controls = report.controls;
-  for (const [name, loads] of controls ? ([['empty module worker', controls.emptyWorker.longTasks], ['nothing started', controls.noWorker.longTasks]] as const) : []) {
-    loads.forEach((list, i) => {
+  for (const [name, controlLoads] of controls ? ([['empty module worker', controls.emptyWorker.longTasks], ['nothing started', controls.noWorker.longTasks]] as const) : []) {
+    controlLoads.forEach((list, i) => {
       for (const t of list) log(`  long task, control page (${name}), load ${i + 1}: ${f(t.duration, 0)} ms at ${f(t.startTime, 0)} ms; scripts in its frames: ${t.scripts?.length ? t.scripts.join('; ') : 'none'}`);
     });
   }
