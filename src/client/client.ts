@@ -66,7 +66,10 @@ export async function createRecommender(options: RecommenderOptions): Promise<Re
   return recommender;
 }
 
-/** Resolves in a new task: scheduler.yield() where there is one (it resumes ahead of other queued tasks). */
+/**
+ * Resolves in a new task: scheduler.yield() where there is one, whose continuation runs ahead of the tasks queued at
+ * its priority (src/backend/kernel.ts's yieldToEventLoop lets them go first, as its worker-side callers want).
+ */
 function nextTask(): Promise<void> {
   const scheduler = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
   return scheduler?.yield ? scheduler.yield() : new Promise((resolve) => setTimeout(resolve, 0));
