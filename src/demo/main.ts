@@ -35,7 +35,8 @@ interface ManifestView {
 
 const $ = <T extends HTMLElement>(selector: string): T => document.querySelector<T>(selector)!;
 const shelf = (id: string): LocalrankShelf => document.getElementById(id) as LocalrankShelf;
-// Made on first use, after the widget has warmed Intl up (src/widget/shelf.ts: warmUpPriceFormats).
+// Made on first use, not as this module runs: a page's first Intl call costs 35–90 ms here (src/widget/shelf.ts:
+// warmUpPriceFormats), which would lengthen the page's start-up task.
 let money: Intl.NumberFormat | undefined;
 const pounds = (n: number): string => (money ??= new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'GBP' })).format(n);
 const bytes = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} kB` : `${n} B`);
